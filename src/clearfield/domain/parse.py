@@ -1,0 +1,302 @@
+"""Build records from the properties of a file's feature, with precise reasons when they are wrong.
+
+One generic reader serves every record type: the dataclass fields of the record
+say what each property must be (text, whole number, number, date, one value of an
+enumeration, or a list of them). A record is accepted whole or rejected with every
+fault found in it.
+
+>>> from clearfield.domain.records import Hazard
+>>> props = {"id": "H1", "name": "North field", "status": "SHA", "contamination": ["ap_mine"],
+...          "land_use": "agricultural", "organisation": "O1", "district": "D1",
+...          "recorded_on": "2026-03-01", "indirect_evidence": ["fighting reported"]}
+>>> h = build_record(Hazard, props, None, record="feature 1")
+>>> (h.id, h.status, h.contamination, h.recorded_on.isoformat())
+('H1', <HazardStatus.SHA: 'SHA'>, (<Contamination.AP_MINE: 'ap_mine'>,), '2026-03-01')
+>>> build_record(Hazard, {**props, "status": "SUSPECT"}, None, record="feature 1")
+Traceback (most recent call last):
+...
+clearfield.errors.RecordError: feature 1 (hazard H1) [status]: 'SUSPECT' is not one of SHA, CHA
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from datetime import date
+from enum import Enum
+from functools import cache
+from typing import Any
+
+from clearfield.domain.enums import HazardStatus
+from clearfield.domain.geometry import parse_geometry
+from clearfield.domain.records import RECORD_TYPES, Casualty, Hazard, Record
+from clearfield.errors import RecordError
+
+__all__ = ["DERIVED_PROPERTIES", "build_record", "parse_feature", "record_properties"]
+
+# Properties Clearfield writes on export that are derived, not data: read back, ignored.
+DERIVED_PROPERTIES = frozenset(
+    {"record_type", "version", "area_m2", "current", "repaired", "quality_flags", "stored_at"}
+)
+
+_TEXT_LIMIT = 10_000
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Field:
+    name: str
+    kind: Any  # str, int, float, bool, date, an Enum class, or Casualty
+    many: bool  # a tuple of kind
+    required: bool
+    optional: bool  # None is allowed
+
+
+@cache
+def _fields(cls: type) -> tuple[_Field, ...]:
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        if f.name in ("geometry",):
+            continue
+        tp = hints[f.name]
+        optional = False
+        if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            optional = len(args) < len(typing.get_args(tp))
+            tp = args[0]
+        many = typing.get_origin(tp) is tuple
+        if many:
+            tp = typing.get_args(tp)[0]
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        out.append(_Field(f.name, tp, many, required, optional))
+    return tuple(out)
+
+
+def build_record(
+    cls: type[Record],
+    props: dict[str, Any],
+    geometry: Any,
+    *,
+    record: str,
+) -> Record:
+    """Return a ``cls`` from file properties and an already-checked geometry.
+
+    ``record`` names the feature in messages (its index in the file); the record's id
+    is added when it has one. Raises :class:`RecordError` for the first fault.
+    """
+    rid = props.get("id")
+    label = f"{record} ({cls.RECORD_TYPE} {rid})" if isinstance(rid, str) and rid else record
+    values: dict[str, Any] = {}
+    names = {f.name for f in _fields(cls)}
+    for key, value in props.items():
+        attr = cls.ALIASES.get(key, key)
+        if attr not in names:
+            if key in DERIVED_PROPERTIES or key.startswith("_"):
+                continue
+            raise RecordError(f"unknown property for a {cls.RECORD_TYPE}", record=label, field=key)
+        values[attr] = value
+    kwargs: dict[str, Any] = {}
+    for f in _fields(cls):
+        value = values.get(f.name)
+        if value is None or value == "" or (f.many and value == []):
+            if f.name == "review_status":
+                kwargs[f.name] = cls.DEFAULT_REVIEW
+                continue
+            if f.required:
+                raise RecordError("is required", record=label, field=_prop_name(cls, f.name))
+            continue
+        kwargs[f.name] = _convert(f, value, label, _prop_name(cls, f.name))
+    rec = cls(**kwargs, geometry=geometry)
+    _check_rules(rec, label)
+    return rec
+
+
+def _prop_name(cls: type[Record], attr: str) -> str:
+    for prop, target in cls.ALIASES.items():
+        if target == attr:
+            return prop
+    return attr
+
+
+def _convert(f: _Field, value: Any, label: str, prop: str) -> Any:
+    if f.many:
+        if isinstance(value, str) and f.kind is not Casualty:
+            value = [v.strip() for v in value.split(";") if v.strip()]  # CSV and XLSX cells
+        if not isinstance(value, list):
+            raise RecordError(f"must be a list, not {value!r}", record=label, field=prop)
+        items = tuple(_scalar(f.kind, v, label, prop) for v in value)
+        if len(set(items)) != len(items) and f.kind is not Casualty:
+            raise RecordError("lists a value twice", record=label, field=prop)
+        return items
+    return _scalar(f.kind, value, label, prop)
+
+
+def _scalar(kind: Any, value: Any, label: str, prop: str) -> Any:
+    if kind is str:
+        if isinstance(value, int | float) and not isinstance(value, bool) and prop == "id":
+            raise RecordError(f"ids are strings; write {str(value)!r}", record=label, field=prop)
+        if not isinstance(value, str):
+            raise RecordError(f"must be text, not {value!r}", record=label, field=prop)
+        value = value.strip()
+        if len(value) > _TEXT_LIMIT:
+            raise RecordError(f"is longer than {_TEXT_LIMIT} characters", record=label, field=prop)
+        if "\x00" in value:
+            raise RecordError("contains a NUL character", record=label, field=prop)
+        return value
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise RecordError(f"must be true or false, not {value!r}", record=label, field=prop)
+    if kind is int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise RecordError(f"must be a whole number, not {value!r}", record=label, field=prop)
+        if value < 0:
+            raise RecordError(f"must not be negative ({value})", record=label, field=prop)
+        return value
+    if kind is float:
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise RecordError(
+                    f"must be a number, not {value!r}", record=label, field=prop
+                ) from None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise RecordError(f"must be a number, not {value!r}", record=label, field=prop)
+        if not math.isfinite(value):
+            raise RecordError(f"must be a finite number, not {value!r}", record=label, field=prop)
+        if value < 0:
+            raise RecordError(f"must not be negative ({value})", record=label, field=prop)
+        return float(value)
+    if kind is date:
+        if isinstance(value, date):
+            return value
+        if not isinstance(value, str):
+            raise RecordError(f"must be an ISO date, not {value!r}", record=label, field=prop)
+        try:
+            return date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            raise RecordError(
+                f"{value!r} is not an ISO date (YYYY-MM-DD)", record=label, field=prop
+            ) from None
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        try:
+            return kind(value)
+        except ValueError:
+            allowed = ", ".join(m.value for m in kind)
+            raise RecordError(
+                f"{value!r} is not one of {allowed}", record=label, field=prop
+            ) from None
+    if kind is Casualty:
+        if not isinstance(value, dict):
+            raise RecordError(f"a casualty must be an object, not {value!r}", record=label, field=prop)
+        return build_casualty(value, label, prop)
+    raise TypeError(f"no reader for {kind!r}")  # a programming error, not bad input
+
+
+def build_casualty(value: dict[str, Any], label: str, prop: str) -> Casualty:
+    kwargs: dict[str, Any] = {}
+    known = {f.name: f for f in _fields(Casualty)}
+    for key, v in value.items():
+        if key not in known:
+            raise RecordError(f"unknown casualty property {key!r}", record=label, field=prop)
+    for name, f in known.items():
+        v = value.get(name)
+        if v is None or v == "":
+            if f.required:
+                raise RecordError(f"casualty {name} is required", record=label, field=prop)
+            continue
+        kwargs[name] = _scalar(f.kind, v, label, f"{prop}.{name}")
+    return Casualty(**kwargs)
+
+
+def _check_rules(rec: Record, label: str) -> None:
+    """Rules between fields: IMAS evidence, dates in order, sizes that make sense."""
+    if isinstance(rec, Hazard):
+        if rec.status is HazardStatus.CHA and not rec.direct_evidence:
+            raise RecordError(
+                "a CHA needs direct evidence (IMAS 04.10); record it or classify the area SHA",
+                record=label,
+                field="direct_evidence",
+            )
+        if not rec.direct_evidence and not rec.indirect_evidence:
+            raise RecordError(
+                "a hazardous area needs evidence, direct or indirect",
+                record=label,
+                field="indirect_evidence",
+            )
+    start, end = getattr(rec, "start_date", None), getattr(rec, "end_date", None)
+    if start is not None and end is not None and end < start:
+        raise RecordError(
+            f"end_date {end} is before start_date {start}", record=label, field="end_date"
+        )
+    if getattr(rec, "personnel", 1) == 0:
+        raise RecordError("must be at least 1", record=label, field="personnel")
+    if getattr(rec, "quantity", 1) == 0:
+        raise RecordError("must be at least 1", record=label, field="quantity")
+    if rec.review_status.value == "rejected" and not rec.rejection_reason:
+        raise RecordError("a rejected record needs a rejection_reason", record=label, field="status")
+
+
+def record_properties(rec: Record) -> dict[str, Any]:
+    """The file properties of a record (the inverse of :func:`build_record`), JSON-ready."""
+    cls = type(rec)
+    props: dict[str, Any] = {"record_type": cls.RECORD_TYPE}
+    for f in _fields(cls):
+        value = getattr(rec, f.name)
+        if value is None:
+            continue
+        props[_prop_name(cls, f.name)] = _plain(value)
+    return props
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Casualty):
+        return {k: _plain(getattr(value, k)) for k in Casualty.__slots__ if getattr(value, k) is not None}
+    return value
+
+
+def parse_feature(
+    feature: Any, *, index: int, repair: bool = False
+) -> tuple[Record, str | None]:
+    """Build the record a GeoJSON-like feature describes; return it and any repair note.
+
+    ``index`` (1-based) names the feature in messages, with its id when it has one.
+    """
+    label = f"feature {index}"
+    if not isinstance(feature, dict):
+        raise RecordError("a feature must be a JSON object", record=label)
+    props = feature.get("properties")
+    if not isinstance(props, dict):
+        raise RecordError("a feature needs a properties object", record=label)
+    rid = props.get("id")
+    if isinstance(rid, str) and rid:
+        label = f"{label} ({props.get('record_type', 'record')} {rid})"
+    rtype = props.get("record_type")
+    cls = RECORD_TYPES.get(rtype) if isinstance(rtype, str) else None
+    if cls is None:
+        known = ", ".join(RECORD_TYPES)
+        raise RecordError(f"record_type {rtype!r} is not one of {known}", record=label,
+                          field="record_type")  # fmt: skip
+    if "id" not in props or rid in (None, ""):
+        raise RecordError("is required", record=label, field="id")
+    geom, note = parse_geometry(
+        feature.get("geometry"),
+        allowed=cls.GEOMETRY,
+        record=label,
+        required=cls.GEOMETRY_REQUIRED,
+        repair=repair,
+    )
+    return build_record(cls, props, geom, record=f"feature {index}"), note

@@ -1,0 +1,1 @@
+"""Storage: one interface (``base.Store``), the embedded SQLite store behind it."""

@@ -1,0 +1,110 @@
+"""The storage seam: what services need of a store, whatever database is behind it.
+
+The embedded SQLite store (``store.sqlite``) is the one implementation today; the
+PostgreSQL/PostGIS store of a later issue implements the same protocol, and the
+same tests run on both. Types here are plain values so that nothing outside
+``store/`` sees a database row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Protocol
+
+from shapely.geometry.base import BaseGeometry
+
+from clearfield.domain.enums import ReviewStatus
+from clearfield.domain.records import Record
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    """One stored version of a record, as versioning decisions need it."""
+
+    version: int
+    info_date: date | None
+    content_hash: str
+    review_status: ReviewStatus
+
+
+@dataclass(slots=True)
+class NewVersion:
+    """A version to write: the record, its number, and what was found while checking it."""
+
+    record: Record
+    version: int
+    content_hash: str
+    info_date: date | None
+    area_m2: float | None = None
+    repair_note: str | None = None
+    flags: list[tuple[str, str]] = field(default_factory=list)  # (code, message)
+    previous: dict[str, Any] | None = None  # the current version's properties, for the audit
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """A stored version read back: the record and its bookkeeping."""
+
+    record: Record
+    version: int
+    stored_at: str
+    is_current: bool
+    is_counted: bool
+    area_m2: float | None
+    repair_note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class QualityFlag:
+    record_type: str
+    record_id: str
+    version: int
+    code: str
+    message: str
+
+
+class Store(Protocol):
+    """Everything services ask of a store. Every write method is one transaction."""
+
+    url: str
+
+    def close(self) -> None: ...
+
+    def programme(self) -> dict[str, str]: ...
+
+    def set_programme(self, values: dict[str, str], actor: str) -> None: ...
+
+    def ids(self, record_type: str) -> set[str]: ...
+
+    def versions(self, record_type: str, ids: Iterable[str]) -> dict[str, list[VersionInfo]]: ...
+
+    def write(self, versions: list[NewVersion], actor: str, source: str) -> None: ...
+
+    def records(
+        self,
+        record_type: str,
+        *,
+        bbox: tuple[float, float, float, float] | None = None,
+        review_status: ReviewStatus | None = None,
+        counted_only: bool = False,
+    ) -> Iterator[StoredRecord]: ...
+
+    def history(self, record_type: str, record_id: str) -> list[StoredRecord]: ...
+
+    def geometries_near(
+        self, record_type: str, bbox: tuple[float, float, float, float]
+    ) -> list[tuple[str, BaseGeometry]]: ...
+
+    def review(
+        self, record_type: str, record_id: str, status: ReviewStatus, reason: str | None, actor: str
+    ) -> StoredRecord: ...
+
+    def refresh_accounts(self, *, progress: Any = None) -> int: ...
+
+    def account_rows(self, by: str | None, period: tuple[date | None, date | None]) -> Any: ...
+
+    def quality_flags(self) -> list[QualityFlag]: ...
+
+    def audit_events(self, record_type: str | None = None, record_id: str | None = None) -> Any: ...
