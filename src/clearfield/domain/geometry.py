@@ -38,8 +38,10 @@ __all__ = [
     "EQUAL_AREA_CRS",
     "area_m2",
     "geodesic_area_m2",
+    "local_metric",
     "longest_segment_m",
     "parse_geometry",
+    "project",
     "to_equal_area",
 ]
 
@@ -54,8 +56,7 @@ def _transformer(source: str, target: str) -> Transformer:
 
 def to_equal_area(geoms: Any) -> Any:
     """Project EPSG:4326 geometries (one or an array) to the equal-area plane (metres)."""
-    tr = _transformer("EPSG:4326", EQUAL_AREA_CRS)
-    return shapely.transform(geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+    return project(geoms, _transformer("EPSG:4326", EQUAL_AREA_CRS))
 
 
 def area_m2(geoms: Any) -> Any:
@@ -111,6 +112,8 @@ def parse_geometry(
         return None, None
     if not isinstance(data, dict):
         raise RecordError("geometry must be a GeoJSON object", record=record, field="geometry")
+    if "error" in data:  # a reader could not even decode it (e.g. bad WKT in a CSV cell)
+        raise RecordError(str(data["error"]), record=record, field="geometry")
     kind = data.get("type")
     if kind not in allowed:
         want = " or ".join(allowed) if allowed else "no geometry"
@@ -217,3 +220,18 @@ class _Checker:
 
 def _fmt(point: tuple[float, float]) -> str:
     return "[" + ", ".join(f"{v:g}" for v in point) + "]"
+
+
+def local_metric(lon0: float, lat0: float) -> Transformer:
+    """An azimuthal equidistant projection (metres) centred on a programme's region.
+
+    Distances from the centre are true and nearby distances and buffers are within a
+    fraction of a percent across a province, which is what access buffers and travel
+    times need.
+    """
+    return _transformer("EPSG:4326", f"+proj=aeqd +lat_0={lat0:.6f} +lon_0={lon0:.6f} +datum=WGS84")
+
+
+def project(geoms: Any, tr: Transformer) -> Any:
+    """Apply a pyproj transformer to Shapely geometries (one or an array)."""
+    return shapely.transform(geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))

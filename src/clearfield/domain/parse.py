@@ -38,7 +38,21 @@ __all__ = ["DERIVED_PROPERTIES", "build_record", "parse_feature", "record_proper
 
 # Properties Clearfield writes on export that are derived, not data: read back, ignored.
 DERIVED_PROPERTIES = frozenset(
-    {"record_type", "version", "area_m2", "current", "repaired", "quality_flags", "stored_at"}
+    {
+        "record_type",
+        "version",
+        "area_m2",
+        "current",
+        "repaired",
+        "quality_flags",
+        "stored_at",
+        "hazard_m2",
+        "cancelled_m2",
+        "reduced_m2",
+        "cleared_m2",
+        "remaining_m2",
+        "outside_m2",
+    }
 )
 
 _TEXT_LIMIT = 10_000
@@ -195,7 +209,9 @@ def _scalar(kind: Any, value: Any, label: str, prop: str) -> Any:
             ) from None
     if kind is Casualty:
         if not isinstance(value, dict):
-            raise RecordError(f"a casualty must be an object, not {value!r}", record=label, field=prop)
+            raise RecordError(
+                f"a casualty must be an object, not {value!r}", record=label, field=prop
+            )
         return build_casualty(value, label, prop)
     raise TypeError(f"no reader for {kind!r}")  # a programming error, not bad input
 
@@ -203,7 +219,7 @@ def _scalar(kind: Any, value: Any, label: str, prop: str) -> Any:
 def build_casualty(value: dict[str, Any], label: str, prop: str) -> Casualty:
     kwargs: dict[str, Any] = {}
     known = {f.name: f for f in _fields(Casualty)}
-    for key, v in value.items():
+    for key in value:
         if key not in known:
             raise RecordError(f"unknown casualty property {key!r}", record=label, field=prop)
     for name, f in known.items():
@@ -241,7 +257,9 @@ def _check_rules(rec: Record, label: str) -> None:
     if getattr(rec, "quantity", 1) == 0:
         raise RecordError("must be at least 1", record=label, field="quantity")
     if rec.review_status.value == "rejected" and not rec.rejection_reason:
-        raise RecordError("a rejected record needs a rejection_reason", record=label, field="status")
+        raise RecordError(
+            "a rejected record needs a rejection_reason", record=label, field="status"
+        )
 
 
 def record_properties(rec: Record) -> dict[str, Any]:
@@ -264,13 +282,15 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return [_plain(v) for v in value]
     if isinstance(value, Casualty):
-        return {k: _plain(getattr(value, k)) for k in Casualty.__slots__ if getattr(value, k) is not None}
+        return {
+            k: _plain(getattr(value, k))
+            for k in Casualty.__slots__
+            if getattr(value, k) is not None
+        }
     return value
 
 
-def parse_feature(
-    feature: Any, *, index: int, repair: bool = False
-) -> tuple[Record, str | None]:
+def parse_feature(feature: Any, *, index: int, repair: bool = False) -> tuple[Record, str | None]:
     """Build the record a GeoJSON-like feature describes; return it and any repair note.
 
     ``index`` (1-based) names the feature in messages, with its id when it has one.
@@ -288,8 +308,9 @@ def parse_feature(
     cls = RECORD_TYPES.get(rtype) if isinstance(rtype, str) else None
     if cls is None:
         known = ", ".join(RECORD_TYPES)
-        raise RecordError(f"record_type {rtype!r} is not one of {known}", record=label,
-                          field="record_type")  # fmt: skip
+        raise RecordError(
+            f"record_type {rtype!r} is not one of {known}", record=label, field="record_type"
+        )
     if "id" not in props or rid in (None, ""):
         raise RecordError("is required", record=label, field="id")
     geom, note = parse_geometry(

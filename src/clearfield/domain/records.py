@@ -257,7 +257,9 @@ class Asset(Record):
 
     @property
     def buffer_m(self) -> float:
-        return self.access_buffer_m if self.access_buffer_m is not None else ACCESS_BUFFER_M[self.kind]
+        return (
+            self.access_buffer_m if self.access_buffer_m is not None else ACCESS_BUFFER_M[self.kind]
+        )
 
 
 @dataclass(kw_only=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,13 @@ from clearfield.store.base import NewVersion, QualityFlag, StoredRecord, Version
 __all__ = ["SQLiteStore", "migrate"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-_PARENT = {"activity": "hazard_id", "find": "hazard_id", "accident": "hazard_id",
-           "daily_report": "hazard_id", "project": "asset_id"}  # fmt: skip
+_PARENT = {
+    "activity": "hazard_id",
+    "find": "hazard_id",
+    "accident": "hazard_id",
+    "daily_report": "hazard_id",
+    "project": "asset_id",
+}
 _PARENT_TYPE = {"hazard_id": "hazard", "asset_id": "asset"}
 _BATCH = 50_000
 
@@ -83,20 +89,29 @@ class SQLiteStore:
             raise StoreError(f"not an SQLite URL: {url!r} (expected sqlite:///path)")
         path = Path(url.removeprefix("sqlite:///"))
         if not create and not path.exists():
-            raise StoreError(f"no database at {path}; create one with `clearfield scenario` "
-                             "or `clearfield import`")
+            raise StoreError(
+                f"no database at {path}; create one with `clearfield scenario` "
+                "or `clearfield import`"
+            )
         if path.parent and not path.parent.exists():
             raise StoreError(f"folder {path.parent} does not exist")
         engine = create_engine(f"sqlite:///{path}")
         event.listen(engine, "connect", _on_connect)
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _on_begin)
         migrate(engine)
         return cls(path, engine, url)
 
     def close(self) -> None:
-        with self.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        """Close every connection; the last one to close checkpoints the WAL into the file."""
         self.engine.dispose()
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """One write transaction, begun IMMEDIATE so two writers queue instead of deadlocking."""
+        with self.engine.connect() as conn:
+            conn.info["immediate"] = True
+            with conn.begin():
+                yield conn
 
     # --- programme metadata -------------------------------------------------------------
 
@@ -105,15 +120,30 @@ class SQLiteStore:
             return dict(conn.exec_driver_sql("SELECT key, value FROM programme").all())
 
     def set_programme(self, values: dict[str, str], actor: str) -> None:
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             before = dict(conn.exec_driver_sql("SELECT key, value FROM programme").all())
-            conn.exec_driver_sql(
+            _many(
+                conn,
                 "INSERT INTO programme (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 list(values.items()),
             )
-            _audit(conn, [(_now(), actor, "programme", "programme", "programme", None,
-                           json.dumps(before), json.dumps(values), None)])  # fmt: skip
+            _audit(
+                conn,
+                [
+                    (
+                        _now(),
+                        actor,
+                        "programme",
+                        "programme",
+                        "programme",
+                        None,
+                        json.dumps(before),
+                        json.dumps(values),
+                        None,
+                    )
+                ],
+            )
 
     # --- reading --------------------------------------------------------------------------
 
@@ -142,6 +172,33 @@ class SQLiteStore:
                         VersionInfo(version, _date(info), digest, ReviewStatus(status))
                     )
         return out
+
+    def current_properties(self, record_type: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The properties of the current versions of these records (for audit 'before')."""
+        wanted = set(ids)
+        with self.engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT e.record_id, v.version, v.review_status, v.properties FROM entity e "
+                "JOIN record_version v ON v.entity_pk = e.pk "
+                "WHERE e.record_type = ? AND v.is_current = 1",
+                (record_type,),
+            )
+            return {
+                rid: {"version": version, "review_status": status, **json.loads(props)}
+                for rid, version, status, props in rows
+                if rid in wanted
+            }
+
+    def current_geometries(self, record_type: str, ids: Iterable[str]) -> dict[str, BaseGeometry]:
+        wanted = set(ids)
+        with self.engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT e.record_id, v.geometry FROM entity e "
+                "JOIN record_version v ON v.entity_pk = e.pk "
+                "WHERE e.record_type = ? AND v.is_current = 1 AND v.geometry IS NOT NULL",
+                (record_type,),
+            )
+            return {rid: shapely.from_wkb(wkb) for rid, wkb in rows if rid in wanted}
 
     def records(
         self,
@@ -203,8 +260,10 @@ class SQLiteStore:
     def audit_events(
         self, record_type: str | None = None, record_id: str | None = None
     ) -> list[dict[str, Any]]:
-        sql = "SELECT pk, at, actor, action, record_type, record_id, version, before, after, " \
-              "detail FROM audit_event"  # fmt: skip
+        sql = (
+            "SELECT pk, at, actor, action, record_type, record_id, version, before, after, "
+            "detail FROM audit_event"
+        )
         args: tuple[Any, ...] = ()
         if record_type is not None:
             sql += " WHERE record_type = ? AND record_id = ?"
@@ -222,12 +281,99 @@ class SQLiteStore:
         with self.engine.connect() as conn:
             return [tuple(r) for r in conn.exec_driver_sql(sql, args)]
 
+    # --- statistics -----------------------------------------------------------------------
+
+    def hazard_totals(self, by: str | None) -> list[tuple[Any, ...]]:
+        """(group, status, count, hazard m², remaining m²) over counted hazards."""
+        key = _GROUP_HAZARD[by]
+        return self.query(
+            f"SELECT {key}, v.kind, COUNT(*), SUM(a.hazard_m2), SUM(a.remaining_m2) "
+            "FROM hazard_account a JOIN record_version v ON v.pk = a.version_pk "
+            "GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+
+    def release_totals(
+        self, by: str | None, since: date | None, until: date | None
+    ) -> list[tuple[Any, ...]]:
+        """(group, category, released m², outside m²) over approved releases in the period."""
+        key = _GROUP_RELEASE[by]
+        return self.query(
+            f"SELECT {key}, r.category, SUM(r.released_m2), SUM(r.outside_m2) "
+            "FROM release_account r JOIN hazard_account a ON a.entity_pk = r.hazard_pk "
+            "JOIN record_version v ON v.pk = a.version_pk "
+            "WHERE r.end_date >= ? AND r.end_date <= ? GROUP BY 1, 2 ORDER BY 1, 2",
+            (_iso(since) or "0000-01-01", _iso(until) or "9999-12-31"),
+        )
+
+    def personnel(self, by: str | None) -> list[tuple[Any, ...]]:
+        """(group, team kind, personnel) over counted teams."""
+        key = {"organisation": "v.organisation"}.get(by or "", "NULL")
+        return self.query(
+            f"SELECT {key}, v.kind, SUM(json_extract(v.properties, '$.personnel')) "
+            "FROM record_version v JOIN entity e ON e.pk = v.entity_pk "
+            "WHERE e.record_type = 'team' AND v.is_counted = 1 GROUP BY 1, 2"
+        )
+
+    def asset_summary(self) -> dict[str, int]:
+        rows = self.query(
+            "SELECT json_extract(v.properties, '$.condition'), COUNT(*) FROM record_version v "
+            "JOIN entity e ON e.pk = v.entity_pk WHERE e.record_type = 'asset' AND v.is_counted = 1 "
+            "GROUP BY 1"
+        )
+        counts = {(c or "damaged"): n for c, n in rows}
+        return {"count": sum(counts.values()), "restored": counts.get("restored", 0)}
+
+    def hazard_accounts(self) -> dict[str, dict[str, float]]:
+        """Hazard id → its land release account (m²)."""
+        rows = self.query(
+            "SELECT e.record_id, a.hazard_m2, a.cancelled_m2, a.reduced_m2, a.cleared_m2, "
+            "a.remaining_m2, a.outside_m2 FROM hazard_account a JOIN entity e ON e.pk = a.entity_pk"
+        )
+        names = (
+            "hazard_m2",
+            "cancelled_m2",
+            "reduced_m2",
+            "cleared_m2",
+            "remaining_m2",
+            "outside_m2",
+        )
+        return {r[0]: dict(zip(names, r[1:], strict=True)) for r in rows}
+
+    def pending_count(self) -> int:
+        return int(
+            self.count(
+                "SELECT COUNT(*) FROM record_version WHERE is_current = 1 AND review_status = 'submitted'"
+            )
+        )
+
+    def remaining_hazards(self) -> list[tuple[str, BaseGeometry, list[BaseGeometry]]]:
+        """Counted hazards with ground left to release: (id, polygon, approved release polygons)."""
+        hz = self.query(
+            "SELECT e.pk, e.record_id, v.geometry FROM hazard_account a "
+            "JOIN record_version v ON v.pk = a.version_pk JOIN entity e ON e.pk = a.entity_pk "
+            "WHERE a.remaining_m2 > 1.0"
+        )
+        rel = self.query(
+            "SELECT v.parent_pk, v.geometry FROM record_version v "
+            "JOIN entity e ON e.pk = v.entity_pk "
+            "WHERE e.record_type = 'activity' AND v.is_counted = 1"
+        )
+        by_parent: dict[int, list[BaseGeometry]] = {}
+        for parent, wkb in rel:
+            by_parent.setdefault(parent, []).append(wkb)
+        return [
+            (rid, shapely.from_wkb(wkb), list(shapely.from_wkb(by_parent.get(pk, []))))
+            for pk, rid, wkb in hz
+        ]
+
     # --- writing --------------------------------------------------------------------------
 
-    def write(self, versions: list[NewVersion], actor: str, source: str, progress: Any = None) -> None:
+    def write(
+        self, versions: list[NewVersion], actor: str, source: str, progress: Any = None
+    ) -> None:
         """Store new versions, their audit events and flags, and refresh affected accounts."""
         now = _now()
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             known = _entity_pks(conn)
             new_entities = []
             for nv in versions:
@@ -254,15 +400,28 @@ class SQLiteStore:
                 parent_id = getattr(rec, parent_field) if parent_field else None
                 parent = known.get((_PARENT_TYPE[parent_field], parent_id)) if parent_id else None
                 single = nv.version == 1
-                rows.append((
-                    pk, epk, nv.version, _iso(nv.info_date) or now[:10], now,
-                    rec.review_status.value, rec.rejection_reason,
-                    int(single), int(single and rec.counts),
-                    _kind(rec), getattr(rec, "organisation", None), getattr(rec, "district", None),
-                    parent, json.dumps(props, ensure_ascii=False, separators=(",", ":")),
-                    None if rec.geometry is None else shapely.to_wkb(rec.geometry),
-                    nv.area_m2, nv.content_hash, nv.repair_note,
-                ))  # fmt: skip
+                rows.append(
+                    (
+                        pk,
+                        epk,
+                        nv.version,
+                        _iso(nv.info_date) or now[:10],
+                        now,
+                        rec.review_status.value,
+                        rec.rejection_reason,
+                        int(single),
+                        int(single and rec.counts),
+                        _kind(rec),
+                        getattr(rec, "organisation", None),
+                        getattr(rec, "district", None),
+                        parent,
+                        json.dumps(props, ensure_ascii=False, separators=(",", ":")),
+                        None if rec.geometry is None else shapely.to_wkb(rec.geometry),
+                        nv.area_m2,
+                        nv.content_hash,
+                        nv.repair_note,
+                    )
+                )
                 if rec.geometry is not None:
                     b = bounds[i]
                     boxes.append((pk, b[0], b[2], b[1], b[3]))
@@ -274,25 +433,35 @@ class SQLiteStore:
                     hazards.add(parent)
                 action = "create" if single else "new_version"
                 detail = f"{source}; {nv.repair_note}" if nv.repair_note else source
-                audits.append((now, actor, action, rec.RECORD_TYPE, rec.id, nv.version,
-                               None if nv.previous is None else json.dumps(nv.previous),
-                               rows[-1][13], detail))  # fmt: skip
+                audits.append(
+                    (
+                        now,
+                        actor,
+                        action,
+                        rec.RECORD_TYPE,
+                        rec.id,
+                        nv.version,
+                        None if nv.previous is None else json.dumps(nv.previous),
+                        rows[-1][13],
+                        detail,
+                    )
+                )
                 flags.extend((pk, code, msg, None, now) for code, msg in nv.flags)
                 if progress is not None and i % 5000 == 0:
                     progress(i)
-            for start in range(0, len(rows), _BATCH):
-                conn.exec_driver_sql(_INSERT_VERSION, rows[start : start + _BATCH])
-            conn.exec_driver_sql(
+            _many(conn, _INSERT_VERSION, rows)
+            _many(
+                conn,
                 "INSERT INTO record_bbox (pk, minx, maxx, miny, maxy) VALUES (?, ?, ?, ?, ?)",
                 boxes,
             )
             _audit(conn, audits)
-            if flags:
-                conn.exec_driver_sql(
-                    "INSERT INTO quality_flag (version_pk, code, message, other_pk, raised_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    flags,
-                )
+            _many(
+                conn,
+                "INSERT INTO quality_flag (version_pk, code, message, other_pk, raised_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                flags,
+            )
             _update_current(conn, touched)
             _refresh(conn, hazards)
 
@@ -300,7 +469,7 @@ class SQLiteStore:
         self, record_type: str, record_id: str, status: ReviewStatus, reason: str | None, actor: str
     ) -> StoredRecord:
         """Move the current version of a record along draft → submitted → approved | rejected."""
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             row = conn.exec_driver_sql(
                 "SELECT v.pk, v.entity_pk, v.version, v.review_status, v.rejection_reason, "
                 "v.parent_pk FROM record_version v JOIN entity e ON e.pk = v.entity_pk "
@@ -315,10 +484,22 @@ class SQLiteStore:
                 "UPDATE record_version SET review_status = ?, rejection_reason = ? WHERE pk = ?",
                 (status.value, reason, pk),
             )
-            _audit(conn, [(_now(), actor, status.value, record_type, record_id, version,
-                           json.dumps({"review_status": old, "rejection_reason": old_reason}),
-                           json.dumps({"review_status": status.value, "rejection_reason": reason}),
-                           None)])  # fmt: skip
+            _audit(
+                conn,
+                [
+                    (
+                        _now(),
+                        actor,
+                        status.value,
+                        record_type,
+                        record_id,
+                        version,
+                        json.dumps({"review_status": old, "rejection_reason": old_reason}),
+                        json.dumps({"review_status": status.value, "rejection_reason": reason}),
+                        None,
+                    )
+                ],
+            )
             _update_current(conn, {epk})
             if record_type == "hazard":
                 _refresh(conn, {epk})
@@ -328,14 +509,29 @@ class SQLiteStore:
 
     def refresh_accounts(self, *, progress: Any = None) -> int:
         """Recompute every land release account from the stored geometries; return hazards done."""
-        with self.engine.begin() as conn:
-            pks = {r[0] for r in conn.exec_driver_sql(
-                "SELECT pk FROM entity WHERE record_type = 'hazard'")}  # fmt: skip
+        with self._writing() as conn:
+            pks = {
+                r[0]
+                for r in conn.exec_driver_sql("SELECT pk FROM entity WHERE record_type = 'hazard'")
+            }
             conn.exec_driver_sql("DELETE FROM release_account")
             conn.exec_driver_sql("DELETE FROM hazard_account")
             _refresh(conn, pks, progress=progress)
         return len(pks)
 
+
+_GROUP_HAZARD = {
+    None: "NULL",
+    "organisation": "v.organisation",
+    "district": "v.district",
+    "month": "substr(v.info_date, 1, 7)",
+}
+_GROUP_RELEASE = {
+    None: "NULL",
+    "organisation": "r.organisation",
+    "district": "v.district",
+    "month": "substr(r.end_date, 1, 7)",
+}
 
 _SELECT = (
     "SELECT e.record_id, v.version, v.stored_at, v.review_status, v.rejection_reason, "
@@ -351,11 +547,19 @@ _INSERT_VERSION = (
 )
 
 
+def _on_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.pop("immediate", False) else "BEGIN")
+
+
 def _on_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None  # SQLAlchemy's "begin" event issues BEGIN IMMEDIATE
     cur = dbapi_conn.cursor()
-    for pragma in ("journal_mode = WAL", "foreign_keys = ON", "synchronous = NORMAL",
-                   "busy_timeout = 10000"):  # fmt: skip
+    for pragma in (
+        "journal_mode = WAL",
+        "foreign_keys = ON",
+        "synchronous = NORMAL",
+        "busy_timeout = 10000",
+    ):
         cur.execute(f"PRAGMA {pragma}")
     cur.close()
 
@@ -388,13 +592,19 @@ def _entity_pks(conn: Connection) -> dict[tuple[str, str], int]:
     return {(t, i): pk for t, i, pk in rows}
 
 
+def _many(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """executemany in batches; nothing at all for no rows (SQLAlchemy would run it once)."""
+    for start in range(0, len(rows), _BATCH):
+        conn.exec_driver_sql(sql, rows[start : start + _BATCH])
+
+
 def _audit(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    if rows:
-        conn.exec_driver_sql(
-            "INSERT INTO audit_event (at, actor, action, record_type, record_id, version, "
-            "before, after, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+    _many(
+        conn,
+        "INSERT INTO audit_event (at, actor, action, record_type, record_id, version, "
+        "before, after, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
 
 
 def _update_current(conn: Connection, entity_pks: set[int]) -> None:
@@ -403,7 +613,7 @@ def _update_current(conn: Connection, entity_pks: set[int]) -> None:
         return
     conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS touched (pk INTEGER PRIMARY KEY)")
     conn.exec_driver_sql("DELETE FROM touched")
-    conn.exec_driver_sql("INSERT INTO touched (pk) VALUES (?)", [(p,) for p in entity_pks])
+    _many(conn, "INSERT INTO touched (pk) VALUES (?)", [(p,) for p in entity_pks])
     conn.exec_driver_sql(
         "UPDATE record_version SET "
         "is_current = (pk = (SELECT w.pk FROM record_version w "
@@ -423,7 +633,7 @@ def _refresh(conn: Connection, hazard_pks: set[int], progress: Any = None) -> No
         return
     conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS refresh (pk INTEGER PRIMARY KEY)")
     conn.exec_driver_sql("DELETE FROM refresh")
-    conn.exec_driver_sql("INSERT INTO refresh (pk) VALUES (?)", [(p,) for p in hazard_pks])
+    _many(conn, "INSERT INTO refresh (pk) VALUES (?)", [(p,) for p in hazard_pks])
     conn.exec_driver_sql("DELETE FROM hazard_account WHERE entity_pk IN (SELECT pk FROM refresh)")
     conn.exec_driver_sql("DELETE FROM release_account WHERE hazard_pk IN (SELECT pk FROM refresh)")
     hz = conn.exec_driver_sql(
@@ -452,23 +662,46 @@ def _refresh(conn: Connection, hazard_pks: set[int], progress: Any = None) -> No
     results = []
     step = 20_000
     for start in range(0, len(hz), step):
-        results += account_hazards(hazard_geoms[start : start + step], releases[start : start + step])
+        results += account_hazards(
+            hazard_geoms[start : start + step], releases[start : start + step]
+        )
         if progress is not None:
             progress(min(start + step, len(hz)), len(hz))
-    conn.exec_driver_sql(
+    _many(
+        conn,
         "INSERT INTO hazard_account (entity_pk, version_pk, hazard_m2, cancelled_m2, reduced_m2, "
         "cleared_m2, remaining_m2, outside_m2) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(row[0], row[1], r.hazard_m2, r.cancelled_m2, r.reduced_m2, r.cleared_m2,
-          r.remaining_m2, r.outside_m2) for row, r in zip(hz, results, strict=True)],
-    )  # fmt: skip
+        [
+            (
+                row[0],
+                row[1],
+                r.hazard_m2,
+                r.cancelled_m2,
+                r.reduced_m2,
+                r.cleared_m2,
+                r.remaining_m2,
+                r.outside_m2,
+            )
+            for row, r in zip(hz, results, strict=True)
+        ],
+    )
     rel_rows = []
     for row, r, rels in zip(hz, results, releases, strict=True):
         for rel in rels:
             epk, end, org = meta[rel.id]
-            rel_rows.append((epk, row[0], rel.kind.release.value, r.first_release.get(rel.id, 0.0),
-                             r.outside_by_release.get(rel.id, 0.0),
-                             end, org))  # fmt: skip
-    conn.exec_driver_sql(
+            rel_rows.append(
+                (
+                    epk,
+                    row[0],
+                    rel.kind.release.value,
+                    r.first_release.get(rel.id, 0.0),
+                    r.outside_by_release.get(rel.id, 0.0),
+                    end,
+                    org,
+                )
+            )
+    _many(
+        conn,
         "INSERT INTO release_account (activity_pk, hazard_pk, category, released_m2, outside_m2, "
         "end_date, organisation) VALUES (?, ?, ?, ?, ?, ?, ?)",
         rel_rows,

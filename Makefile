@@ -1,0 +1,40 @@
+# Clearfield: `make demo` builds and shows the reference scenario; `make test` runs every test.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench system-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/clearfield demo
+
+# Debian packages the tests use: GDAL's command-line tools (ogrinfo reads our GeoPackage).
+system-deps:
+	@command -v ogrinfo >/dev/null 2>&1 || { \
+	  echo "installing gdal-bin (ogrinfo) from Debian"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq gdal-bin >/dev/null; }
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+# pytest exits 5 when it collected no tests; that fails here like any other failure.
+test: $(STAMP) system-deps lint
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/accounting.py
+
+clean:
+	rm -rf $(VENV) clearfield.db clearfield.db-wal clearfield.db-shm .pytest_cache .hypothesis

@@ -1,0 +1,3 @@
+from clearfield.cli import app
+
+app(prog_name="clearfield")

@@ -1,0 +1,508 @@
+"""The ``clearfield`` command: a thin shell over services. Each command's docstring is its --help."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from clearfield import __version__, services
+from clearfield.config import database_url
+from clearfield.domain.enums import ReviewStatus
+from clearfield.domain.records import RECORD_TYPES
+from clearfield.errors import ClearfieldError, ImportRejected
+
+app = typer.Typer(
+    name="clearfield",
+    help="Clearfield: records, land release accounting and planning for mine action and "
+    "reconstruction. The database is --database URL, else $CLEARFIELD_DATABASE, else "
+    "sqlite:///clearfield.db.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+review_app = typer.Typer(
+    help="The review queue: list, submit, approve or reject records.", no_args_is_help=True
+)
+app.add_typer(review_app, name="review")
+
+out = Console()
+err = Console(stderr=True)
+
+Database = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        "-d",
+        help="sqlite:///PATH (default $CLEARFIELD_DATABASE or sqlite:///clearfield.db)",
+        show_default=False,
+    ),
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+Actor = Annotated[
+    str, typer.Option("--actor", help="Who is acting, for the audit log.", envvar="CLEARFIELD_USER")
+]
+
+
+def _fail(exc: ClearfieldError) -> None:
+    if isinstance(exc, ImportRejected):
+        err.print(f"[bold red]rejected[/] {exc}", highlight=False)
+        for e in exc.errors:
+            err.print(f"  {e}", highlight=False, markup=False)
+    else:
+        err.print(f"[bold red]error[/] {exc}", highlight=False)
+    raise typer.Exit(code=1 if not isinstance(exc, ImportRejected) else 2)
+
+
+@contextmanager
+def _progress(enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
+    """A Rich progress bar on stderr, fed by services' (label, done, total) callbacks."""
+    if not enabled:
+        yield lambda label, done, total: None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            bar.update(tasks[label], completed=done, total=total)
+
+        yield update
+
+
+def _open(database: str | None, *, create: bool = True) -> Any:
+    return services.open_store(database_url(database), create=create)
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="GeoJSON (EPSG:4326), GeoPackage or CSV with WKT")],
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Repair self-intersecting polygons with make_valid, and record that it did.",
+        ),
+    ] = False,
+    database: Database = None,
+    actor: Actor = "cli",
+    as_json: JsonFlag = False,
+) -> None:
+    """Import a file of records in one transaction: all of it, or nothing.
+
+    Each feature's properties.record_type says what it is (organisation, team, hazard,
+    activity, find, accident, asset, project, daily_report, pledge). A record with a
+    stored id and a later date of information becomes a new version; the same record
+    sent again is left unchanged. Any bad feature rejects the whole file: every fault
+    is printed with the feature's index and id, and the exit code is 2.
+    """
+    from clearfield.io import read_features
+
+    try:
+        store = _open(database)
+        with _progress(not as_json) as progress:
+            progress("reading " + file.name, 0, 1)
+            features = read_features(file)
+            report = services.import_features(
+                store, features, source=str(file), actor=actor, repair=repair, progress=progress
+            )
+        store.close()
+    except ClearfieldError as exc:
+        _fail(exc)
+    if as_json:
+        out.print_json(json.dumps(report.as_dict()))
+        return
+    out.print(
+        f"imported {file}: {report.written} written "
+        f"({_counts(report.created)} new; {_counts(report.versioned)} new versions), "
+        f"{sum(report.unchanged.values())} unchanged"
+    )
+    for line in report.repaired:
+        out.print(f"  repaired {line}", markup=False)
+    if report.flags:
+        out.print(f"  {len(report.flags)} data quality flags (see `clearfield check`):")
+        for line in report.flags[:20]:
+            out.print(f"    {line}", markup=False)
+
+
+def _counts(d: dict[str, int]) -> str:
+    return ", ".join(f"{n} {t}" for t, n in d.items()) or "none"
+
+
+@app.command()
+def export(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Output .gpkg (one layer per record type), "
+            ".geojson or .xlsx (one sheet per record type)"
+        ),
+    ],
+    database: Database = None,
+    no_personal_data: Annotated[
+        bool, typer.Option("--no-personal-data", help="Leave out casualty names.")
+    ] = False,
+) -> None:
+    """Export the current version of every record, with review status and release accounts."""
+    from clearfield.export import export as run
+
+    try:
+        store = _open(database, create=False)
+        with _progress() as progress:
+            counts = run(store, file, personal_data=not no_personal_data, progress=progress)
+    except ClearfieldError as exc:
+        _fail(exc)
+    out.print(f"wrote {file}: {_counts({k: v for k, v in counts.items() if v})}")
+
+
+@app.command()
+def stats(
+    by: Annotated[
+        str | None, typer.Option("--by", help="Group by organisation, district or month.")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--from", help="Releases ending on or after this date (YYYY-MM-DD)."),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--to", help="Releases ending on or before this date.")
+    ] = None,
+    recompute: Annotated[
+        bool,
+        typer.Option(
+            "--recompute", help="Recompute every land release account from the geometries first."
+        ),
+    ] = False,
+    database: Database = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Land release statistics from approved records: hazards, released and remaining area,
+    personnel, assets blocked and restored, records waiting for review."""
+    from clearfield.stats import GROUPINGS, programme_stats
+
+    if by is not None and by not in GROUPINGS:
+        err.print(f"[bold red]error[/] --by must be one of {', '.join(GROUPINGS)}, not {by!r}")
+        raise typer.Exit(1)
+    try:
+        period = tuple(date.fromisoformat(d) if d else None for d in (since, until))
+    except ValueError as exc:
+        err.print(f"[bold red]error[/] --from/--to: {exc}")
+        raise typer.Exit(1) from None
+    try:
+        store = _open(database, create=False)
+        if recompute:
+            with _progress(not as_json) as progress:
+                store.refresh_accounts(progress=lambda d, t: progress("accounting", d, t))
+        result = programme_stats(store, by=by, since=period[0], until=period[1])
+    except ClearfieldError as exc:
+        _fail(exc)
+    if as_json:
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+        return
+    _print_stats(result, store.programme())
+
+
+def _print_stats(s: dict[str, Any], programme: dict[str, str]) -> None:
+    title = programme.get("programme", "Clearfield programme")
+    if programme.get("synthetic") == "true":
+        title += " (synthetic data)"
+    t = Table(title=title, show_header=False)
+    t.add_column(style="bold")
+    t.add_column(justify="right")
+    h = s["hazards"]
+    t.add_row(
+        "hazardous areas",
+        f"{h['count']:,} ({h['by_status']['SHA']:,} SHA, {h['by_status']['CHA']:,} CHA)",
+    )
+    t.add_row("recorded hazard area", _km2(h["area_m2"]))
+    for cat, m2 in s["released_m2"].items():
+        t.add_row(f"released: {cat}", _km2(m2))
+    t.add_row("remaining hazard area", _km2(s["remaining_m2"]))
+    t.add_row("flagged outside hazards", _km2(s["flagged_outside_m2"]))
+    t.add_row(
+        "sappers / construction workers",
+        f"{s['personnel']['sappers']:,} / {s['personnel']['construction_workers']:,}",
+    )
+    a = s["assets"]
+    t.add_row(
+        "damaged assets (blocked / restored)",
+        f"{a['count']:,} ({a['blocked']:,} / {a['restored']:,})",
+    )
+    t.add_row("waiting for review", f"{s['pending_review']:,}")
+    out.print(t)
+    if "by" in s:
+        g = Table(title=f"by {s['by']['key']}")
+        for col in ("group", "hazards", "area", "cancelled", "reduced", "cleared", "remaining"):
+            g.add_column(col, justify="left" if col == "group" else "right")
+        for key, v in s["by"]["groups"].items():
+            r = v["released_m2"]
+            g.add_row(
+                key,
+                f"{v['hazards']:,}",
+                _km2(v["area_m2"]),
+                _km2(r["cancelled"]),
+                _km2(r["reduced"]),
+                _km2(r["cleared"]),
+                _km2(v["remaining_m2"]),
+            )
+        out.print(g)
+
+
+def _km2(m2: float) -> str:
+    return f"{m2 / 1e6:,.3f} km²"
+
+
+@app.command()
+def check(database: Database = None, as_json: JsonFlag = False) -> None:
+    """Data quality flags on current records (duplicates, overlaps, long segments, releases
+    outside their hazard, very large hazards, swapped coordinates). Flags never reject."""
+    try:
+        flags = _open(database, create=False).quality_flags()
+    except ClearfieldError as exc:
+        _fail(exc)
+    if as_json:
+        sys.stdout.write(
+            json.dumps(
+                [
+                    f.__dict__
+                    if hasattr(f, "__dict__")
+                    else {k: getattr(f, k) for k in f.__slots__}
+                    for f in flags
+                ]
+            )
+            + "\n"
+        )
+        return
+    t = Table(title=f"{len(flags)} data quality flags")
+    for col in ("record", "version", "check", "message"):
+        t.add_column(col)
+    for f in flags:
+        t.add_row(f"{f.record_type} {f.record_id}", str(f.version), f.code, f.message)
+    out.print(t)
+
+
+@app.command()
+def scenario(
+    scale: Annotated[
+        float,
+        typer.Option(
+            "--scale",
+            help="1 = the reference region: 1,000 sappers, 5,000 builders, ~5,000 hazards",
+        ),
+    ] = 1.0,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same scenario.")] = 1,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Delete an existing SQLite database file first.")
+    ] = False,
+    database: Database = None,
+) -> None:
+    """Build the synthetic reference scenario into a new database (marked synthetic)."""
+    _build_scenario(database, scale, seed, replace)
+
+
+def _build_scenario(database: str | None, scale: float, seed: int, replace: bool) -> Any:
+    from clearfield.scenario import generate
+
+    url = database_url(database)
+    path = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+    if path is not None and path.exists():
+        if not replace:
+            err.print(
+                f"[bold red]error[/] {path} exists; use --replace to rebuild it or choose "
+                "another --database"
+            )
+            raise typer.Exit(1)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    try:
+        store = services.open_store(url)
+        with _progress() as progress:
+            scen = generate(
+                scale=scale, seed=seed, progress=lambda d, t: progress("generating scenario", d, t)
+            )
+            report = services.import_features(
+                store,
+                scen.features,
+                source=f"scenario scale={scale} seed={seed}",
+                actor="scenario",
+                progress=progress,
+            )
+            meta = dict(scen.metadata)
+            meta.update({f"context.{k}": json.dumps(v) for k, v in scen.context.items()})
+            store.set_programme(meta, actor="scenario")
+    except ClearfieldError as exc:
+        _fail(exc)
+    out.print(
+        f"built {scen.metadata.get('programme', 'scenario')} into {url}: "
+        f"{report.written:,} records ({_counts(report.created)})"
+    )
+    return store
+
+
+@app.command()
+def demo(database: Database = None) -> None:
+    """Build the reference scenario (scale 1, seed 1) into the database, replacing a previous
+    demo, and print its statistics."""
+    from clearfield.stats import programme_stats
+
+    url = database_url(database)
+    path = Path(url.removeprefix("sqlite:///"))
+    if path.exists():
+        try:
+            synthetic = services.open_store(url, create=False).programme().get("synthetic")
+        except ClearfieldError:
+            synthetic = None
+        if synthetic != "true":
+            err.print(
+                f"[bold red]error[/] {path} holds real (non-synthetic) data; `demo` will "
+                "not replace it. Use --database to choose another file."
+            )
+            raise typer.Exit(1)
+    store = _build_scenario(database, 1.0, 1, True)
+    _print_stats(programme_stats(store), store.programme())
+
+
+@review_app.command("list")
+def review_list(
+    record_type: Annotated[
+        str | None, typer.Option("--type", help="Only this record type.")
+    ] = None,
+    database: Database = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Records waiting for review (submitted), oldest first."""
+    try:
+        queue = services.pending(_open(database, create=False), record_type)
+    except ClearfieldError as exc:
+        _fail(exc)
+    if as_json:
+        sys.stdout.write(
+            json.dumps(
+                [
+                    {
+                        "record_type": s.record.RECORD_TYPE,
+                        "id": s.record.id,
+                        "version": s.version,
+                        "stored_at": s.stored_at,
+                    }
+                    for s in queue
+                ]
+            )
+            + "\n"
+        )
+        return
+    t = Table(title=f"{len(queue)} records waiting for review")
+    for col in ("type", "id", "version", "stored", "organisation"):
+        t.add_column(col)
+    for s in queue:
+        t.add_row(
+            s.record.RECORD_TYPE,
+            s.record.id,
+            str(s.version),
+            s.stored_at,
+            str(getattr(s.record, "organisation", "") or ""),
+        )
+    out.print(t)
+
+
+def _review(
+    record_type: str,
+    record_id: str,
+    status: ReviewStatus,
+    reason: str | None,
+    database: str | None,
+    actor: str,
+) -> None:
+    if record_type not in RECORD_TYPES:
+        err.print(
+            f"[bold red]error[/] unknown record type {record_type!r}; one of "
+            f"{', '.join(RECORD_TYPES)}"
+        )
+        raise typer.Exit(1)
+    try:
+        store = _open(database, create=False)
+        s = services.review(store, record_type, record_id, status, actor=actor, reason=reason)
+    except ClearfieldError as exc:
+        _fail(exc)
+    out.print(f"{record_type} {record_id} version {s.version} is now {status.value}")
+
+
+RecordType = Annotated[str, typer.Argument(help="hazard, activity, find, accident, ...")]
+RecordId = Annotated[str, typer.Argument(help="The record's id")]
+
+
+@review_app.command("approve")
+def review_approve(
+    record_type: RecordType, record_id: RecordId, database: Database = None, actor: Actor = "cli"
+) -> None:
+    """Approve a submitted record: from now on it counts."""
+    _review(record_type, record_id, ReviewStatus.APPROVED, None, database, actor)
+
+
+@review_app.command("reject")
+def review_reject(
+    record_type: RecordType,
+    record_id: RecordId,
+    reason: Annotated[str, typer.Option("--reason", help="Why; the field team sees it.")],
+    database: Database = None,
+    actor: Actor = "cli",
+) -> None:
+    """Reject a submitted record, with a reason."""
+    _review(record_type, record_id, ReviewStatus.REJECTED, reason, database, actor)
+
+
+@review_app.command("submit")
+def review_submit(
+    record_type: RecordType, record_id: RecordId, database: Database = None, actor: Actor = "cli"
+) -> None:
+    """Submit a draft (or a corrected rejected record) for review."""
+    _review(record_type, record_id, ReviewStatus.SUBMITTED, None, database, actor)
+
+
+@review_app.command("show")
+def review_show(record_type: RecordType, record_id: RecordId, database: Database = None) -> None:
+    """A record's versions and its audit trail."""
+    try:
+        store = _open(database, create=False)
+        history = store.history(record_type, record_id)
+        events = store.audit_events(record_type, record_id)
+    except ClearfieldError as exc:
+        _fail(exc)
+    for s in history:
+        mark = " (current)" if s.is_current else ""
+        out.print(
+            f"version {s.version}{mark}: {s.record.review_status.value}, "
+            f"date of information {s.record.info_date}, stored {s.stored_at}"
+        )
+    for e in events:
+        out.print(
+            f"  {e['at']} {e['actor']} {e['action']} v{e['version']} {e['detail'] or ''}",
+            markup=False,
+        )
+
+
+@app.command()
+def version() -> None:
+    """Print Clearfield's version."""
+    out.print(__version__)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

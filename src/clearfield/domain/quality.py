@@ -1,0 +1,174 @@
+"""Data quality checks that flag, never reject: what GICHD's geocheck runs on IMSMA NG data.
+
+Each check takes plain geometries (EPSG:4326) and returns ``(index, code, message)``
+for the records it flags, where ``index`` is the position in the list it was given.
+The checks are vectorised with Shapely so a national database is checked in seconds.
+
+>>> from shapely import box
+>>> overlaps([box(30, 48, 30.01, 48.01), box(30.005, 48, 30.015, 48.01)], ["H1", "H2"])[0][1:]
+('HAZARD_OVERLAP', 'overlaps hazard H2 by 50.0% of its area (more than 0.9%)')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from clearfield.domain.geometry import GEOD, area_m2, to_equal_area
+
+__all__ = [
+    "LARGE_HAZARD_M2",
+    "LONG_SEGMENT_M",
+    "OVERLAP_SHARE",
+    "Flag",
+    "duplicates",
+    "large_hazards",
+    "long_segments",
+    "outside_parent",
+    "overlaps",
+    "swapped_coordinates",
+]
+
+Flag = tuple[int, str, str]
+
+OVERLAP_SHARE = 0.009  # hazards overlapping by more than 0.9% of their area
+LONG_SEGMENT_M = 5_000.0  # consecutive vertices more than 5 km apart
+LARGE_HAZARD_M2 = 100e6  # a hazard over 100 km² is suspicious
+
+
+def duplicates(
+    geoms: Sequence[BaseGeometry], ids: Sequence[str], others: dict[bytes, str]
+) -> list[Flag]:
+    """Flag a geometry equal (same normalised WKB) to an earlier one, in the list or in ``others``.
+
+    ``others`` maps normalised WKB to the id of an already stored record of the same type.
+    """
+    seen = dict(others)
+    flags = []
+    for i, wkb in enumerate(shapely.to_wkb(shapely.normalize(np.asarray(geoms, dtype=object)))):
+        if wkb is None:
+            continue
+        if wkb in seen and seen[wkb] != ids[i]:
+            flags.append((i, "DUPLICATE_GEOMETRY", f"has the same geometry as {seen[wkb]}"))
+        else:
+            seen.setdefault(wkb, ids[i])
+    return flags
+
+
+def normalised_wkb(geom: BaseGeometry) -> bytes:
+    return shapely.to_wkb(shapely.normalize(geom))
+
+
+def overlaps(
+    geoms: Sequence[BaseGeometry],
+    ids: Sequence[str],
+    others: Sequence[BaseGeometry] = (),
+    other_ids: Sequence[str] = (),
+) -> list[Flag]:
+    """Flag hazards overlapping another hazard (in the list or ``others``) by > 0.9% of their area."""
+    mine = to_equal_area(np.asarray(geoms, dtype=object))
+    pool = (
+        np.concatenate([mine, to_equal_area(np.asarray(others, dtype=object))])
+        if len(others)
+        else mine
+    )
+    pool_ids = list(ids) + list(other_ids)
+    tree = shapely.STRtree(pool)
+    left, right = tree.query(mine, predicate="intersects")
+    keep = [k for k in range(len(left)) if pool_ids[right[k]] != ids[left[k]]]
+    if not keep:
+        return []
+    a, b = left[keep], right[keep]
+    shared = shapely.area(shapely.intersection(mine[a], pool[b]))
+    own = shapely.area(mine[a])
+    flags: dict[int, Flag] = {}
+    for i, j, s, o in zip(a, b, shared, own, strict=True):
+        if o > 0 and s / o > OVERLAP_SHARE and int(i) not in flags:
+            flags[int(i)] = (
+                int(i),
+                "HAZARD_OVERLAP",
+                f"overlaps hazard {pool_ids[j]} by {100 * s / o:.1f}% of its area (more than 0.9%)",
+            )
+    return sorted(flags.values())
+
+
+def long_segments(geoms: Sequence[BaseGeometry]) -> list[Flag]:
+    """Flag geometries with consecutive vertices more than 5 km apart (geodesic)."""
+    arr = np.asarray(geoms, dtype=object)
+    lines = shapely.boundary(arr)
+    lines = np.where(shapely.get_type_id(arr) == 0, None, lines)  # points have no segments
+    parts, owner = shapely.get_parts(lines, return_index=True)
+    xy, line_of = shapely.get_coordinates(parts, return_index=True)
+    if len(xy) < 2:
+        return []
+    same = line_of[1:] == line_of[:-1]
+    _, _, dist = GEOD.inv(xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1])
+    dist = np.where(same, dist, 0.0)
+    longest: dict[int, float] = {}
+    for k in np.nonzero(dist > LONG_SEGMENT_M)[0]:
+        g = int(owner[line_of[k]])
+        longest[g] = max(longest.get(g, 0.0), float(dist[k]))
+    return [
+        (g, "LONG_SEGMENT", f"has consecutive vertices {d / 1000:.1f} km apart (over 5 km)")
+        for g, d in sorted(longest.items())
+    ]
+
+
+def large_hazards(
+    geoms: Sequence[BaseGeometry], areas_m2: Sequence[float] | None = None
+) -> list[Flag]:
+    """Flag hazards over 100 km²: usually a district drawn instead of a minefield."""
+    areas = area_m2(np.asarray(geoms, dtype=object)) if areas_m2 is None else np.asarray(areas_m2)
+    return [
+        (int(i), "LARGE_HAZARD", f"covers {areas[i] / 1e6:.1f} km² (over 100 km²)")
+        for i in np.nonzero(areas > LARGE_HAZARD_M2)[0]
+    ]
+
+
+def outside_parent(
+    geoms: Sequence[BaseGeometry], parents: Sequence[BaseGeometry | None], parent_ids: Sequence[str]
+) -> list[Flag]:
+    """Flag release polygons reaching more than 1 m² outside their hazard (they count only inside)."""
+    flags = []
+    for i, (g, p) in enumerate(zip(geoms, parents, strict=True)):
+        if p is None:
+            continue
+        outside = float(area_m2(shapely.difference(g, p)))
+        if outside > 1.0:
+            flags.append(
+                (
+                    i,
+                    "RELEASE_OUTSIDE_HAZARD",
+                    f"reaches {outside:,.0f} m² outside hazard {parent_ids[i]}; only the part inside counts",
+                )
+            )
+    return flags
+
+
+def swapped_coordinates(
+    geoms: Sequence[BaseGeometry], reference: Sequence[BaseGeometry] = ()
+) -> list[Flag]:
+    """Flag geometries that lie far outside the programme's extent but would lie inside it
+    with latitude and longitude swapped (a common slip with GPS exports and spreadsheets)."""
+    pts = shapely.get_coordinates(shapely.centroid(np.asarray([*geoms, *reference], dtype=object)))
+    if len(pts) < 5:
+        return []
+    lo = np.percentile(pts, 5, axis=0) - 0.5
+    hi = np.percentile(pts, 95, axis=0) + 0.5
+    flags = []
+    for i, (x, y) in enumerate(pts[: len(geoms)]):
+        inside = lo[0] <= x <= hi[0] and lo[1] <= y <= hi[1]
+        swapped = lo[0] <= y <= hi[0] and lo[1] <= x <= hi[1]
+        if not inside and swapped:
+            flags.append(
+                (
+                    i,
+                    "SWAPPED_COORDINATES",
+                    f"lies at lon {x:.4f}, lat {y:.4f}, outside the programme's extent; "
+                    "latitude and longitude are probably swapped",
+                )
+            )
+    return flags

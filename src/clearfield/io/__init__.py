@@ -1,0 +1,40 @@
+"""Files in and out: GeoJSON, GeoPackage, CSV with WKT, XLSX. Records cross as feature dicts.
+
+Every reader returns a list of GeoJSON-like feature mappings in EPSG:4326, so one
+import path (``services.import_features``) validates all formats alike.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from clearfield.errors import ClearfieldError
+
+__all__ = ["FileError", "read_features"]
+
+
+class FileError(ClearfieldError):
+    """A file that cannot be read as a whole (not JSON, not a FeatureCollection, unknown format)."""
+
+    code = "BAD_FILE"
+
+
+def read_features(path: Path) -> list[Any]:
+    """Read the features of a GeoJSON, GeoPackage or CSV (WKT) file, by its suffix."""
+    suffix = path.suffix.lower()
+    if not path.exists():
+        raise FileError("no such file", record=str(path))
+    if suffix in (".geojson", ".json"):
+        from clearfield.io.geojson import read_geojson
+
+        return read_geojson(path)
+    if suffix == ".gpkg":
+        from clearfield.io.gpkg import read_gpkg
+
+        return read_gpkg(path)
+    if suffix == ".csv":
+        from clearfield.io.csv_wkt import read_csv
+
+        return read_csv(path)
+    raise FileError(f"unknown file type {suffix!r}; use .geojson, .gpkg or .csv", record=str(path))

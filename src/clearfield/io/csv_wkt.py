@@ -1,0 +1,51 @@
+"""CSV with a WKT ``geometry`` column in EPSG:4326: what spreadsheets and IMSMA exports give.
+
+Columns are the import fields of DESIGN.md; list values are separated by ``;``; an
+empty cell is no value. Numbers and dates stay text here and are read by the domain.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import shapely
+
+from clearfield.io import FileError
+
+
+def read_csv(path: Path) -> list[Any]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileError(f"not UTF-8 text: {exc}", record=str(path)) from None
+    rows = list(csv.DictReader(text.splitlines()))
+    if not rows:
+        raise FileError("the file has no rows", record=str(path))
+    if "record_type" not in rows[0]:
+        raise FileError("a CSV import needs a record_type column", record=str(path))
+    features = []
+    for n, row in enumerate(rows, 1):
+        wkt = (row.pop("geometry", None) or "").strip()
+        geometry: Any = None
+        if wkt:
+            try:
+                geometry = shapely.geometry.mapping(shapely.from_wkt(wkt))
+            except shapely.errors.GEOSException as exc:
+                # keep the row so the import names it; an unreadable geometry is its fault
+                geometry = {"type": None, "error": f"WKT cannot be read ({exc})"}
+        props = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
+        if None in row:
+            raise FileError(f"row {n} has more cells than the header", record=str(path))
+        features.append({"type": "Feature", "properties": props, "geometry": _lists(geometry)})
+    return features
+
+
+def _lists(geometry: Any) -> Any:
+    """shapely's mapping gives tuples; the geometry check expects JSON arrays."""
+    if isinstance(geometry, tuple | list):
+        return [_lists(g) for g in geometry]
+    if isinstance(geometry, dict):
+        return {k: _lists(v) for k, v in geometry.items()}
+    return geometry

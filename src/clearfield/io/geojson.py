@@ -1,0 +1,56 @@
+"""GeoJSON FeatureCollections in EPSG:4326 (RFC 7946), read and written."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from clearfield.io import FileError
+
+MAX_BYTES = 2 * 1024**3
+
+
+def read_geojson(path: Path) -> list[Any]:
+    """The features of a FeatureCollection; a file-level fault raises :class:`FileError`."""
+    data = path.read_bytes()
+    if not data.strip():
+        raise FileError("the file is empty", record=str(path))
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        # NaN and Infinity are not JSON, but some exporters write them: read them so that
+        # the geometry check can name the feature, instead of failing the whole file here.
+        try:
+            doc = json.loads(data)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise FileError(f"not valid JSON: {exc}", record=str(path)) from None
+        except RecursionError:
+            raise FileError("not valid JSON: nested too deeply", record=str(path)) from None
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+        found = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
+        raise FileError(f"not a GeoJSON FeatureCollection (found {found!r})", record=str(path))
+    crs = doc.get("crs")
+    if crs is not None:
+        name = str((crs.get("properties") or {}).get("name", "")) if isinstance(crs, dict) else ""
+        if not name.endswith(("CRS84", "4326")):
+            raise FileError(
+                f"coordinates must be in EPSG:4326 (lon, lat); this file declares {name or crs!r}."
+                " Reproject it, or import it as a GeoPackage, which Clearfield reprojects",
+                record=str(path),
+            )
+    features = doc.get("features")
+    if not isinstance(features, list):
+        raise FileError("a FeatureCollection needs a 'features' array", record=str(path))
+    return features
+
+
+def write_geojson(path: Path, features: Iterable[dict[str, Any]], **members: Any) -> int:
+    """Write a FeatureCollection; return the number of features."""
+    feats = list(features)
+    doc = {"type": "FeatureCollection", **members, "features": feats}
+    path.write_bytes(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY))
+    return len(feats)

@@ -1,0 +1,316 @@
+"""What Clearfield does, for the CLI today and the API later: import, review, stats, export.
+
+Services check everything before they write: a file is parsed and validated whole,
+its references and versions are resolved against the store, and only then is it
+written, in one transaction. A file with one bad record writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import orjson
+import shapely
+
+from clearfield.domain import quality
+from clearfield.domain.enums import ReviewStatus
+from clearfield.domain.geometry import area_m2
+from clearfield.domain.parse import parse_feature, record_properties
+from clearfield.domain.records import RECORD_TYPES, Record
+from clearfield.errors import ImportRejected, RecordError, StoreError
+from clearfield.store.base import NewVersion, StoredRecord
+from clearfield.store.sqlite import SQLiteStore
+
+__all__ = ["ImportReport", "import_features", "open_store", "review"]
+
+Progress = Callable[[str, int, int], None]
+
+
+def open_store(url: str, *, create: bool = True) -> SQLiteStore:
+    """Open the store a database URL names (SQLite today; PostgreSQL in a later issue)."""
+    if url.startswith("sqlite:///"):
+        return SQLiteStore.open(url, create=create)
+    if url.startswith(("postgresql://", "postgres://")):
+        raise StoreError("the PostgreSQL/PostGIS store is not built yet; use sqlite:///PATH")
+    raise StoreError(f"unknown database URL {url!r}; use sqlite:///PATH")
+
+
+@dataclass
+class ImportReport:
+    """What an import did, per record type."""
+
+    source: str
+    created: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    versioned: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    unchanged: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    repaired: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def written(self) -> int:
+        return sum(self.created.values()) + sum(self.versioned.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "created": dict(self.created),
+            "new_versions": dict(self.versioned),
+            "unchanged": dict(self.unchanged),
+            "repaired": self.repaired,
+            "quality_flags": self.flags,
+        }
+
+
+def content_hash(rec: Record) -> str:
+    """Digest of what a record says (not its review state), to tell a re-sent record from a change."""
+    props = record_properties(rec)
+    for key in ("review_status", "status" if "status" in rec.ALIASES else "", "rejection_reason"):
+        props.pop(key, None)
+    h = hashlib.sha256(orjson.dumps(props, option=orjson.OPT_SORT_KEYS))
+    if rec.geometry is not None:
+        h.update(shapely.to_wkb(rec.geometry))
+    return h.hexdigest()
+
+
+def import_features(
+    store: SQLiteStore,
+    features: list[Any],
+    *,
+    source: str,
+    actor: str,
+    repair: bool = False,
+    today: date | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Validate every feature, resolve references and versions, then write all in one go.
+
+    Raises :class:`ImportRejected` with every bad record when anything is wrong; the
+    store is then untouched.
+    """
+    today = today or datetime.now(UTC).date()
+    errors: list[RecordError] = []
+    parsed: list[tuple[int, Record, str | None]] = []
+    total = len(features)
+    for i, feature in enumerate(features, 1):
+        try:
+            rec, note = parse_feature(feature, index=i, repair=repair)
+        except RecordError as exc:
+            errors.append(exc)
+            continue
+        info = rec.info_date
+        if info is not None and info > today + timedelta(days=1):
+            errors.append(
+                RecordError(
+                    f"date of information {info} is in the future",
+                    record=_label(i, rec),
+                    field=rec.INFO_DATE,
+                )
+            )
+            continue
+        parsed.append((i, rec, note))
+        if progress is not None and i % 10_000 == 0:
+            progress("checking records", i, total)
+    if progress is not None:
+        progress("checking records", total, total)
+
+    by_type: dict[str, list[tuple[int, Record, str | None]]] = defaultdict(list)
+    for item in parsed:
+        by_type[item[1].RECORD_TYPE].append(item)
+    errors += _check_references(store, by_type)
+    report = ImportReport(source=source)
+    versions = _resolve_versions(store, by_type, today, report, errors)
+    if errors:
+        errors.sort(key=lambda e: _index_of(e))
+        raise ImportRejected(source, errors)
+    if progress is not None:
+        progress("checking data quality", 0, 1)
+    _quality(store, versions, report)
+    if progress is not None:
+        progress("writing", 0, 1)
+    store.write(versions, actor=actor, source=source)
+    if progress is not None:
+        progress("writing", 1, 1)
+    return report
+
+
+def _label(index: int, rec: Record) -> str:
+    return f"feature {index} ({rec.RECORD_TYPE} {rec.id})"
+
+
+def _index_of(err: RecordError) -> int:
+    text = err.record or ""
+    if text.startswith("feature "):
+        digits = text[8:].split(" ", 1)[0]
+        if digits.isdigit():
+            return int(digits)
+    return 0
+
+
+def _check_references(
+    store: SQLiteStore, by_type: dict[str, list[tuple[int, Record, str | None]]]
+) -> list[RecordError]:
+    """Every reference must name a record in the file or already stored."""
+    errors = []
+    known: dict[str, set[str]] = {}
+
+    def ids(rtype: str) -> set[str]:
+        if rtype not in known:
+            known[rtype] = store.ids(rtype) | {r.id for _, r, _ in by_type.get(rtype, [])}
+        return known[rtype]
+
+    for items in by_type.values():
+        for i, rec, _ in items:
+            for prop, target in rec.REFERENCES.items():
+                value = getattr(rec, prop)
+                if value is not None and value not in ids(target):
+                    errors.append(
+                        RecordError(
+                            f"unknown {target} reference {value!r}: no {target} with that id is "
+                            "stored or in this file",
+                            record=_label(i, rec),
+                            field=prop,
+                        )
+                    )
+    return errors
+
+
+def _resolve_versions(
+    store: SQLiteStore,
+    by_type: dict[str, list[tuple[int, Record, str | None]]],
+    today: date,
+    report: ImportReport,
+    errors: list[RecordError],
+) -> list[NewVersion]:
+    """Decide, for each record, whether it is new, a new version, unchanged, or a conflict."""
+    out: list[NewVersion] = []
+    for rtype in RECORD_TYPES:  # dependency order
+        items = by_type.get(rtype, [])
+        if not items:
+            continue
+        stored = store.versions(rtype, {r.id for _, r, _ in items})
+        current_props = store.current_properties(rtype, stored.keys()) if stored else {}
+        seen: dict[tuple[str, date | None], tuple[int, str]] = {}
+        next_version: dict[str, int] = {
+            rid: max(v.version for v in vs) for rid, vs in stored.items()
+        }
+        for i, rec, note in items:
+            digest = content_hash(rec)
+            info = rec.info_date
+            key = (rec.id, info)
+            if key in seen or (info is None and any(k[0] == rec.id for k in seen)):
+                first = seen.get(key, (0, ""))[0]
+                errors.append(
+                    RecordError(
+                        f"conflict: {rtype} {rec.id} appears twice in this file with the same date of "
+                        f"information{f' ({info})' if info else ''} (first at feature {first})",
+                        record=_label(i, rec),
+                        field="id",
+                    )
+                )
+                continue
+            seen[key] = (i, digest)
+            history = stored.get(rec.id, [])
+            if info is not None:
+                same_day = [v for v in history if v.info_date == info]
+            else:
+                latest = history[-1:] if history else []
+                same_day = latest if latest and latest[0].content_hash == digest else []
+            if same_day:
+                if same_day[0].content_hash == digest:
+                    report.unchanged[rtype] += 1
+                    continue
+                errors.append(
+                    RecordError(
+                        f"conflict: {rtype} {rec.id} is already stored with date of information "
+                        f"{info} and different content; a correction needs a later date",
+                        record=_label(i, rec),
+                        field=rec.INFO_DATE or "id",
+                    )
+                )
+                continue
+            version = next_version.get(rec.id, 0) + 1
+            next_version[rec.id] = version
+            (report.versioned if version > 1 else report.created)[rtype] += 1
+            if note:
+                report.repaired.append(f"{_label(i, rec)}: {note}")
+            out.append(
+                NewVersion(
+                    record=rec,
+                    version=version,
+                    content_hash=digest,
+                    info_date=info or today,
+                    repair_note=note,
+                    previous=current_props.get(rec.id),
+                )
+            )
+    return out
+
+
+def _quality(store: SQLiteStore, versions: list[NewVersion], report: ImportReport) -> None:
+    """Attach geocheck-style flags and areas to the versions about to be written."""
+    by_type: dict[str, list[NewVersion]] = defaultdict(list)
+    for nv in versions:
+        if nv.record.geometry is not None:
+            by_type[nv.record.RECORD_TYPE].append(nv)
+    for rtype, items in by_type.items():
+        geoms = [nv.record.geometry for nv in items]
+        ids = [nv.record.id for nv in items]
+        arr = np.asarray(geoms, dtype=object)
+        polygonal = items[0].record.GEOMETRY_REQUIRED and "Polygon" in items[0].record.GEOMETRY
+        if polygonal:
+            areas = area_m2(arr)
+            for nv, a in zip(items, areas, strict=True):
+                nv.area_m2 = float(a)
+        bbox = tuple(shapely.total_bounds(arr))
+        near = store.geometries_near(rtype, bbox)  # type: ignore[arg-type]
+        near = [(rid, g) for rid, g in near if rid not in set(ids)]
+        flags = quality.duplicates(geoms, ids, {quality.normalised_wkb(g): rid for rid, g in near})
+        flags += quality.long_segments(geoms)
+        flags += quality.swapped_coordinates(geoms, [g for _, g in near[:5000]])
+        if rtype == "hazard":
+            flags += quality.large_hazards(geoms, [nv.area_m2 for nv in items])
+            flags += quality.overlaps(geoms, ids, [g for _, g in near], [rid for rid, _ in near])
+        if rtype == "activity":
+            hazards = {
+                nv.record.id: nv.record.geometry
+                for nv in versions
+                if nv.record.RECORD_TYPE == "hazard"
+            }
+            missing = {nv.record.hazard_id for nv in items} - hazards.keys()  # type: ignore[attr-defined]
+            if missing:
+                hazards.update(store.current_geometries("hazard", missing))
+            parent_ids = [nv.record.hazard_id for nv in items]  # type: ignore[attr-defined]
+            flags += quality.outside_parent(geoms, [hazards.get(h) for h in parent_ids], parent_ids)
+        for i, code, message in flags:
+            items[i].flags.append((code, message))
+            report.flags.append(f"{rtype} {ids[i]}: {code}: {message}")
+
+
+def review(
+    store: SQLiteStore,
+    record_type: str,
+    record_id: str,
+    status: ReviewStatus,
+    *,
+    actor: str,
+    reason: str | None = None,
+) -> StoredRecord:
+    """Submit, approve or reject the current version of a record (audited)."""
+    if record_type not in RECORD_TYPES:
+        raise RecordError(f"unknown record type {record_type!r}; one of {', '.join(RECORD_TYPES)}")
+    return store.review(record_type, record_id, status, reason, actor)
+
+
+def pending(store: SQLiteStore, record_type: str | None = None) -> list[StoredRecord]:
+    """The review queue: current versions waiting for an IM officer, oldest first."""
+    types = [record_type] if record_type else list(RECORD_TYPES)
+    out = []
+    for rtype in types:
+        out += list(store.records(rtype, review_status=ReviewStatus.SUBMITTED))
+    return sorted(out, key=lambda s: (s.stored_at, s.record.RECORD_TYPE, s.record.id))

@@ -1,0 +1,113 @@
+"""Programme statistics (DESIGN's ``clearfield stats --json`` contract), from approved records.
+
+Hazard figures are over the current approved version of each hazard; released area
+is over approved releases (in the period, when one is given), each square metre
+once, under the first release; blocked assets are derived spatially from the
+remaining hazard ground within their access buffers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+import shapely
+
+from clearfield.domain.access import blocking
+from clearfield.domain.enums import AssetCondition, HazardStatus, ReleaseCategory, TeamKind
+from clearfield.store.sqlite import SQLiteStore
+
+__all__ = ["GROUPINGS", "blocked_assets", "programme_stats"]
+
+GROUPINGS = ("organisation", "district", "month")
+
+
+def _empty_release() -> dict[str, float]:
+    return {c.value: 0.0 for c in ReleaseCategory}
+
+
+def programme_stats(
+    store: SQLiteStore,
+    *,
+    by: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> dict[str, Any]:
+    """The statistics of the contract, plus ``by`` groups when asked for."""
+    if by is not None and by not in GROUPINGS:
+        raise ValueError(f"--by must be one of {', '.join(GROUPINGS)}")
+    hazards = {"count": 0, "area_m2": 0.0, "by_status": {s.value: 0 for s in HazardStatus}}
+    remaining = 0.0
+    for _, status, count, area, rest in store.hazard_totals(None):
+        hazards["count"] += count
+        hazards["area_m2"] += area or 0.0
+        hazards["by_status"][status] = count
+        remaining += rest or 0.0
+    released = _empty_release()
+    outside = 0.0
+    for _, category, m2, out in store.release_totals(None, since, until):
+        released[category] += m2 or 0.0
+        outside += out or 0.0
+    personnel = {"sappers": 0, "construction_workers": 0}
+    for _, kind, count in store.personnel(None):
+        personnel["sappers" if TeamKind(kind).is_sapper else "construction_workers"] += int(count)
+    assets = store.asset_summary()
+    blocked = blocked_assets(store)
+    result: dict[str, Any] = {
+        "hazards": hazards,
+        "released_m2": released,
+        "remaining_m2": remaining,
+        "flagged_outside_m2": outside,
+        "personnel": personnel,
+        "assets": {
+            "count": assets["count"],
+            "blocked": len(blocked),
+            "restored": assets["restored"],
+        },
+        "pending_review": store.pending_count(),
+    }
+    if since or until:
+        result["period"] = {
+            "from": since.isoformat() if since else None,
+            "to": until.isoformat() if until else None,
+        }
+    if by is not None:
+        result["by"] = {"key": by, "groups": _groups(store, by, since, until)}
+    return result
+
+
+def _groups(store: SQLiteStore, by: str, since: date | None, until: date | None) -> dict[str, Any]:
+    groups: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {"hazards": 0, "area_m2": 0.0, "remaining_m2": 0.0, "released_m2": _empty_release()}
+    )
+    for key, _, count, area, rest in store.hazard_totals(by):
+        g = groups[key or "unknown"]
+        g["hazards"] += count
+        g["area_m2"] += area or 0.0
+        g["remaining_m2"] += rest or 0.0
+    for key, category, m2, _ in store.release_totals(by, since, until):
+        groups[key or "unknown"]["released_m2"][category] += m2 or 0.0
+    if by == "organisation":
+        for key, kind, count in store.personnel(by):
+            g = groups[key or "unknown"]
+            role = "sappers" if TeamKind(kind).is_sapper else "construction_workers"
+            g.setdefault("personnel", {"sappers": 0, "construction_workers": 0})[role] += int(count)
+    return dict(sorted(groups.items()))
+
+
+def blocked_assets(store: SQLiteStore) -> dict[str, list[str]]:
+    """Asset id → hazards still blocking it (remaining ground within its access buffer)."""
+    assets = [
+        (s.record.id, s.record.geometry, s.record.buffer_m)  # type: ignore[attr-defined]
+        for s in store.records("asset", counted_only=True)
+        if s.record.condition is not AssetCondition.RESTORED  # type: ignore[attr-defined]
+    ]
+    if not assets:
+        return {}
+    remaining = []
+    for rid, hazard, releases in store.remaining_hazards():
+        rest = shapely.difference(hazard, shapely.union_all(releases)) if releases else hazard
+        if not rest.is_empty:
+            remaining.append((rid, rest))
+    return blocking(assets, remaining)
