@@ -141,16 +141,20 @@ def parse_geometry(
         for i, poly in enumerate(coords, 1):
             check.polygon(poly, i)
     geom = shapely.geometry.shape(data)
+    polygonal = kind in ("Polygon", "MultiPolygon")
     note = None
     if not geom.is_valid:
         reason = shapely.is_valid_reason(geom)
+        fixed = _repair(geom, kind)
+        if polygonal and (fixed is None or fixed.is_empty or fixed.area == 0):
+            check.fail("polygon has zero area (its vertices are collinear)")
         if not repair:
             check.fail(f"invalid geometry ({reason}); use --repair to fix it with make_valid")
-        geom = _repair(geom, kind)
-        if geom is None or geom.is_empty:
+        if fixed is None or fixed.is_empty:
             check.fail(f"invalid geometry ({reason}) that make_valid cannot repair to a {kind}")
+        geom = fixed
         note = f"repaired with make_valid: {reason}"
-    if kind in ("Polygon", "MultiPolygon") and geom.area == 0:
+    if polygonal and geom.area == 0:
         check.fail("polygon has zero area")
     return geom, note
 

@@ -98,8 +98,10 @@ def overlaps(
 def long_segments(geoms: Sequence[BaseGeometry]) -> list[Flag]:
     """Flag geometries with consecutive vertices more than 5 km apart (geodesic)."""
     arr = np.asarray(geoms, dtype=object)
-    lines = shapely.boundary(arr)
-    lines = np.where(shapely.get_type_id(arr) == 0, None, lines)  # points have no segments
+    kinds = shapely.get_type_id(arr)
+    linear = np.isin(kinds, (1, 2, 5))  # LineString, LinearRing, MultiLineString
+    polygonal = np.isin(kinds, (3, 6))
+    lines = np.where(linear, arr, np.where(polygonal, shapely.boundary(arr), None))
     parts, owner = shapely.get_parts(lines, return_index=True)
     xy, line_of = shapely.get_coordinates(parts, return_index=True)
     if len(xy) < 2:

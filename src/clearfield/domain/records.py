@@ -174,7 +174,7 @@ class EOFind(Record):
     team: str | None = None
 
 
-@dataclass(kw_only=True, slots=True)
+@dataclass(kw_only=True, slots=True, frozen=True)
 class Casualty:
     """One person harmed. ``name`` is personal data: restricted to roles that need it."""
 

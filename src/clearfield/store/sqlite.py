@@ -619,12 +619,11 @@ def _update_current(conn: Connection, entity_pks: set[int]) -> None:
         "is_current = (pk = (SELECT w.pk FROM record_version w "
         "  WHERE w.entity_pk = record_version.entity_pk "
         "  ORDER BY w.info_date DESC, w.version DESC LIMIT 1)), "
-        "is_counted = (pk = (SELECT w.pk FROM record_version w "
+        "is_counted = COALESCE(pk = (SELECT w.pk FROM record_version w "
         "  WHERE w.entity_pk = record_version.entity_pk AND w.review_status = 'approved' "
-        "  ORDER BY w.info_date DESC, w.version DESC LIMIT 1)) "
+        "  ORDER BY w.info_date DESC, w.version DESC LIMIT 1), 0) "
         "WHERE entity_pk IN (SELECT pk FROM touched)"
     )
-    conn.exec_driver_sql("UPDATE record_version SET is_counted = 0 WHERE is_counted IS NULL")
 
 
 def _refresh(conn: Connection, hazard_pks: set[int], progress: Any = None) -> None:

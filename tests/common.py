@@ -1,0 +1,79 @@
+"""Shared test geometries and feature factories (GeoJSON dicts in EPSG:4326)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import shapely
+from shapely import box
+
+X0, Y0 = 33.5, 47.8  # inside the reference region
+square = box(X0, Y0, X0 + 0.01, Y0 + 0.01)  # about 0.83 km²
+polygon_with_hole = shapely.Polygon(
+    square.exterior.coords,
+    [box(X0 + 0.004, Y0 + 0.004, X0 + 0.006, Y0 + 0.006).exterior.coords],
+)
+multi_polygon = shapely.MultiPolygon([square, box(X0 + 0.02, Y0, X0 + 0.03, Y0 + 0.01)])
+bow_tie = {
+    "type": "Polygon",
+    "coordinates": [[[X0, Y0], [X0 + 0.01, Y0 + 0.01], [X0 + 0.01, Y0], [X0, Y0 + 0.01], [X0, Y0]]],
+}
+
+
+def gj(geom: Any) -> dict[str, Any] | None:
+    """A Shapely geometry as a GeoJSON mapping with lists (as a file would hold)."""
+    if geom is None:
+        return None
+    import json
+
+    return json.loads(shapely.to_geojson(geom))
+
+
+def feature(record_type: str, geometry: Any = None, **props: Any) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "properties": {"record_type": record_type, **props},
+        "geometry": geometry if isinstance(geometry, dict | None) else gj(geometry),
+    }
+
+
+def organisation(id: str = "ORG-1", **kw: Any) -> dict[str, Any]:
+    return feature("organisation", None, id=id, **{"name": "Demining NGO", "kind": "ngo", **kw})
+
+
+def team(id: str = "TM-1", **kw: Any) -> dict[str, Any]:
+    props = {"organisation": "ORG-1", "kind": "manual", "personnel": 8, **kw}
+    return feature("team", shapely.Point(X0, Y0), id=id, **props)
+
+
+def hazard(id: str = "HA-1", geom: Any = square, **kw: Any) -> dict[str, Any]:
+    props = {
+        "name": f"Hazard {id}",
+        "status": "SHA",
+        "contamination": ["ap_mine"],
+        "land_use": "agricultural",
+        "organisation": "ORG-1",
+        "district": "North",
+        "recorded_on": "2025-01-10",
+        "indirect_evidence": ["fighting reported"],
+        **kw,
+    }
+    return feature("hazard", geom, id=id, **props)
+
+
+def activity(id: str, geom: Any, kind: str = "clearance", **kw: Any) -> dict[str, Any]:
+    props = {
+        "hazard_id": "HA-1",
+        "kind": kind,
+        "organisation": "ORG-1",
+        "team": "TM-1",
+        "start_date": "2025-03-01",
+        "end_date": "2025-03-20",
+        "status": "approved",
+        **kw,
+    }
+    return feature("activity", geom, id=id, **props)
+
+
+def base_programme() -> list[dict[str, Any]]:
+    return [organisation(), team(), hazard()]

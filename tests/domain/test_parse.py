@@ -1,0 +1,82 @@
+"""Reading records from file properties: every entity, and exact messages for bad values."""
+
+from __future__ import annotations
+
+import pytest
+
+from clearfield.domain.enums import ReviewStatus, TeamKind
+from clearfield.domain.parse import parse_feature, record_properties
+from clearfield.domain.records import Accident, Hazard
+from clearfield.errors import RecordError
+from common import activity, hazard, organisation, square, team
+
+
+def test_every_record_type_round_trips_through_properties():
+    from clearfield.scenario import generate
+
+    seen = set()
+    for i, f in enumerate(generate(scale=0.01, seed=3).features, 1):
+        rec, _ = parse_feature(f, index=i)
+        props = record_properties(rec)
+        again, _ = parse_feature({**f, "properties": props}, index=i)
+        assert again == rec
+        seen.add(rec.RECORD_TYPE)
+    assert seen >= {"organisation", "team", "hazard", "activity", "asset", "find", "accident",
+                    "project", "daily_report", "pledge"}  # fmt: skip
+
+
+def test_defaults_for_review_status():
+    h, _ = parse_feature(hazard(), index=1)
+    a, _ = parse_feature(activity("A1", square, status=None), index=2)
+    assert h.review_status is ReviewStatus.APPROVED  # a register the IM officer imports
+    assert a.review_status is ReviewStatus.SUBMITTED  # a field return waits for review
+
+
+@pytest.mark.parametrize(
+    ("feature", "message"),
+    [
+        (hazard(status="SUSPECT"), r"feature 4 \(hazard HA-1\) \[status\]: 'SUSPECT' is not one of SHA, CHA"),
+        (hazard(contamination=["ap_mine", "ap_mine"]), r"\[contamination\]: lists a value twice"),
+        (hazard(contamination=["napalm"]), r"'napalm' is not one of ap_mine"),
+        (hazard(status="CHA"), r"\[direct_evidence\]: a CHA needs direct evidence"),
+        (hazard(indirect_evidence=[]), r"needs evidence, direct or indirect"),
+        (hazard(recorded_on="2025-02-30"), r"\[recorded_on\]: '2025-02-30' is not an ISO date"),
+        (hazard(name=None), r"\[name\]: is required"),
+        (hazard(colour="red"), r"\[colour\]: unknown property for a hazard"),
+        (team(personnel=0), r"\[personnel\]: must be at least 1"),
+        (team(personnel=-3), r"\[personnel\]: must not be negative"),
+        (team(personnel="eight"), r"\[personnel\]: must be a whole number"),
+        (team(kind="robot"), r"\[kind\]: 'robot' is not one of manual"),
+        (organisation(kind="club"), r"'club' is not one of ngo"),
+        (activity("A1", square, end_date="2025-02-01"), r"\[end_date\]: end_date 2025-02-01 is before"),
+        (activity("A1", square, status="rejected"), r"needs a rejection_reason"),
+        (activity("A1", square, status="done"), r"\[status\]: 'done' is not one of draft"),
+        (organisation(id=7), r"\[id\]: ids are strings"),
+        ({"type": "Feature", "properties": {"id": "X", "record_type": "minefield"}, "geometry": None},
+         r"\[record_type\]: record_type 'minefield' is not one of organisation"),
+    ],
+)  # fmt: skip
+def test_bad_values_name_the_feature_field_and_reason(feature, message):
+    with pytest.raises(RecordError, match=message):
+        parse_feature(feature, index=4)
+
+
+def test_casualties_and_personal_data():
+    f = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [33.5, 47.8]},
+         "properties": {"record_type": "accident", "id": "AC-1", "occurred_on": "2025-05-01",
+                        "district": "North", "device_category": "ap_mine",
+                        "activity_at_time": "agriculture",
+                        "casualties": [{"sex": "female", "age_group": "child", "outcome": "injured",
+                                        "name": "A. B."},
+                                       {"sex": "male", "age_group": "adult", "outcome": "killed"}]}}  # fmt: skip
+    rec, _ = parse_feature(f, index=1)
+    assert isinstance(rec, Accident) and (rec.killed, rec.injured) == (1, 1)
+    assert "casualties.name" in Accident.RESTRICTED
+    f["properties"]["casualties"][0]["sex"] = "x"
+    with pytest.raises(RecordError, match=r"\[casualties.sex\]: 'x' is not one of female"):
+        parse_feature(f, index=1)
+
+
+def test_sapper_kinds():
+    assert [k for k in TeamKind if not k.is_sapper] == [TeamKind.CONSTRUCTION]
+    assert Hazard.INFO_DATE == "recorded_on"

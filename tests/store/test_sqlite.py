@@ -1,0 +1,87 @@
+"""The embedded store itself: pragmas, schema, R*Tree, atomic writes, full recompute."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from shapely import box
+
+from clearfield import services
+from clearfield.errors import StoreError
+from clearfield.store.sqlite import SQLiteStore
+from common import X0, Y0, activity, base_programme, hazard
+
+
+def load(store, features):
+    return services.import_features(store, features, source="test", actor="t")
+
+
+def test_wal_foreign_keys_and_schema_revision(store):
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0001"
+        with pytest.raises(Exception, match="FOREIGN KEY"):
+            conn.exec_driver_sql(
+                "INSERT INTO record_version (entity_pk, version, stored_at, review_status, "
+                "properties, content_hash) VALUES (999, 1, 'x', 'draft', '{}', 'h')"
+            )
+
+
+def test_audit_log_is_append_only(store):
+    load(store, base_programme())
+    with store.engine.connect() as conn, pytest.raises(Exception, match="append-only"):
+        conn.exec_driver_sql("UPDATE audit_event SET actor = 'someone else'")
+
+
+def test_bbox_queries_use_the_rtree_and_exact_geometry(store):
+    far = box(X0 + 1, Y0 + 1, X0 + 1.01, Y0 + 1.01)
+    load(store, [*base_programme(), hazard(id="HA-2", geom=far)])
+    got = [s.record.id for s in store.records("hazard", bbox=(X0 + 0.9, Y0 + 0.9, X0 + 2, Y0 + 2))]
+    assert got == ["HA-2"]
+    assert store.count("SELECT COUNT(*) FROM record_bbox") == 3  # team, 2 hazards; no org
+    assert [r for r, _ in store.geometries_near("hazard", (X0, Y0, X0 + 0.001, Y0 + 0.001))] == [
+        "HA-1"
+    ]
+
+
+def test_a_failing_write_leaves_nothing(store):
+    """A fault in the middle of the transaction (a trigger here) rolls the whole file back."""
+    load(store, base_programme())
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TRIGGER boom BEFORE INSERT ON audit_event WHEN NEW.record_id = 'A2' "
+            "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+        )
+    before = "\n".join(sqlite3.connect(store.path).iterdump())
+    left = box(X0, Y0, X0 + 0.005, Y0 + 0.01)
+    with pytest.raises(Exception, match="disk on fire"):
+        load(store, [activity("A1", left), activity("A2", left, end_date="2025-03-21")])
+    assert "\n".join(sqlite3.connect(store.path).iterdump()) == before
+
+
+def test_full_recompute_equals_incremental_accounts(store):
+    left = box(X0, Y0, X0 + 0.005, Y0 + 0.01)
+    load(store, [*base_programme(), activity("A1", left, kind="nts")])
+    before = store.query("SELECT * FROM hazard_account")
+    assert store.refresh_accounts() == 1
+    assert store.query("SELECT * FROM hazard_account") == before
+
+
+def test_refuses_a_newer_schema(tmp_path):
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    SQLiteStore.open(url).close()
+    con = sqlite3.connect(tmp_path / "x.db")
+    con.execute("UPDATE alembic_version SET version_num = '9999'")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="newer than this Clearfield knows"):
+        SQLiteStore.open(url)
+
+
+def test_missing_database_is_a_clear_error(tmp_path):
+    with pytest.raises(StoreError, match="no database at"):
+        SQLiteStore.open(f"sqlite:///{tmp_path / 'nope.db'}", create=False)
+    with pytest.raises(StoreError, match="not built yet"):
+        services.open_store("postgresql://localhost/x")

@@ -1,0 +1,170 @@
+"""Importing, versioning, review and accounting through services, on a real store."""
+
+from __future__ import annotations
+
+import pytest
+import shapely
+from shapely import box
+
+from clearfield import services
+from clearfield.domain.enums import ReviewStatus
+from clearfield.errors import ImportRejected, ReviewError
+from clearfield.stats import programme_stats
+from common import X0, Y0, activity, base_programme, hazard, square
+
+LEFT = box(X0, Y0, X0 + 0.005, Y0 + 0.01)
+BOTTOM = box(X0, Y0, X0 + 0.01, Y0 + 0.005)
+
+
+def load(store, features, **kw):
+    return services.import_features(store, features, source="test", actor="tester", **kw)
+
+
+def test_import_creates_records_audit_and_accounts(store):
+    rep = load(store, [*base_programme(), activity("A1", LEFT, kind="nts")])
+    assert dict(rep.created) == {"organisation": 1, "team": 1, "hazard": 1, "activity": 1}
+    events = store.audit_events()
+    assert [(e["action"], e["record_id"], e["actor"]) for e in events][-1] == (
+        "create",
+        "A1",
+        "tester",
+    )
+    assert len(events) == 4
+    s = programme_stats(store)
+    assert s["released_m2"]["cancelled"] == pytest.approx(s["hazards"]["area_m2"] / 2, rel=1e-9)
+    assert s["remaining_m2"] == pytest.approx(s["hazards"]["area_m2"] / 2, rel=1e-9)
+
+
+def test_same_file_twice_changes_nothing(store):
+    feats = [*base_programme(), activity("A1", LEFT)]
+    load(store, feats)
+    rep = load(store, feats)
+    assert rep.written == 0 and sum(rep.unchanged.values()) == 4
+    assert len(store.audit_events()) == 4
+
+
+def test_later_report_makes_a_new_current_version_and_earlier_one_is_history(store):
+    load(store, base_programme())
+    smaller = box(X0, Y0, X0 + 0.008, Y0 + 0.008)
+    rep = load(store, [hazard(geom=smaller, recorded_on="2025-06-01", status="CHA",
+                              direct_evidence=["mine sighted"])])  # fmt: skip
+    assert dict(rep.versioned) == {"hazard": 1}
+    older = shapely.affinity.scale(square, 1.1, 1.1)
+    load(store, [hazard(geom=older, recorded_on="2024-12-01")])  # arrives late, dated earlier
+    history = store.history("hazard", "HA-1")
+    assert [h.version for h in history] == [1, 2, 3]
+    assert [h.is_current for h in history] == [False, True, False]
+    assert [h.record.recorded_on.isoformat() for h in history] == [
+        "2025-01-10",
+        "2025-06-01",
+        "2024-12-01",
+    ]
+    current = next(store.records("hazard"))
+    assert current.record.status.value == "CHA" and current.record.geometry.equals(smaller)
+    s = programme_stats(store)
+    assert s["hazards"]["by_status"] == {"SHA": 0, "CHA": 1}
+    events = [e for e in store.audit_events("hazard", "HA-1")]
+    assert [e["action"] for e in events] == ["create", "new_version", "new_version"]
+    assert '"status": "SHA"' in events[1]["before"] and '"status":"CHA"' in events[1]["after"]
+
+
+def test_same_date_different_content_is_a_conflict(store):
+    load(store, base_programme())
+    with pytest.raises(ImportRejected) as exc:
+        load(store, [hazard(land_use="forest")])
+    assert "already stored with date of information 2025-01-10 and different content" in str(
+        exc.value.errors[0]
+    )
+
+
+def test_same_id_and_date_twice_in_a_file_is_a_conflict(store):
+    with pytest.raises(ImportRejected) as exc:
+        load(store, [*base_programme(), hazard(), hazard(land_use="forest")])
+    assert "feature 4 (hazard HA-1) [id]: conflict" in str(exc.value.errors[0])
+    assert "first at feature 3" in str(exc.value.errors[0])
+    assert store.ids("hazard") == set()
+
+
+def test_unknown_reference_rejects_the_file(store):
+    with pytest.raises(ImportRejected) as exc:
+        load(store, [*base_programme(), activity("A1", LEFT, hazard_id="HA-404")])
+    assert "[hazard_id]: unknown hazard reference 'HA-404'" in str(exc.value.errors[0])
+    assert store.ids("organisation") == set()
+
+
+def test_references_may_point_at_stored_records(store):
+    load(store, base_programme())
+    rep = load(store, [activity("A1", LEFT)])
+    assert dict(rep.created) == {"activity": 1}
+
+
+def test_only_approved_records_count_and_review_moves_the_numbers(store):
+    load(store, [*base_programme(), activity("A1", LEFT, kind="ts", status="submitted"),
+                 activity("A2", BOTTOM, status="draft")])  # fmt: skip
+    s = programme_stats(store)
+    assert sum(s["released_m2"].values()) == 0
+    assert s["pending_review"] == 1
+    services.review(store, "activity", "A1", ReviewStatus.APPROVED, actor="officer")
+    s = programme_stats(store)
+    assert s["released_m2"]["reduced"] == pytest.approx(s["hazards"]["area_m2"] / 2)
+    assert s["pending_review"] == 0
+    with pytest.raises(ReviewError, match="a draft record can only become submitted"):
+        services.review(store, "activity", "A2", ReviewStatus.APPROVED, actor="officer")
+    services.review(store, "activity", "A2", ReviewStatus.SUBMITTED, actor="lead")
+    services.review(store, "activity", "A2", ReviewStatus.REJECTED, actor="officer",
+                    reason="polygon does not match the marking")  # fmt: skip
+    assert sum(programme_stats(store)["released_m2"].values()) == pytest.approx(
+        s["hazards"]["area_m2"] / 2
+    )
+    last = store.audit_events("activity", "A2")[-1]
+    assert (last["actor"], last["action"]) == ("officer", "rejected")
+    assert "polygon does not match" in last["after"]
+
+
+def test_repair_is_recorded(store):
+    from common import bow_tie
+
+    load(store, base_programme())
+    with pytest.raises(ImportRejected, match="1 bad record"):
+        load(store, [activity("A1", bow_tie)])
+    rep = load(store, [activity("A1", bow_tie)], repair=True)
+    assert rep.repaired and "make_valid" in rep.repaired[0]
+    assert "make_valid" in store.history("activity", "A1")[0].repair_note
+    assert "make_valid" in store.audit_events("activity", "A1")[0]["detail"]
+
+
+def test_quality_flags_are_stored_not_rejected(store):
+    out = shapely.affinity.translate(LEFT, xoff=-0.004)
+    twin = hazard(id="HA-2", name="twin")
+    rep = load(store, [*base_programme(), twin, activity("A1", out)])
+    codes = sorted(f.code for f in store.quality_flags())
+    # the twin duplicates HA-1, the two overlap each other, and A1 strays outside HA-1
+    assert codes == [
+        "DUPLICATE_GEOMETRY",
+        "HAZARD_OVERLAP",
+        "HAZARD_OVERLAP",
+        "RELEASE_OUTSIDE_HAZARD",
+    ]
+    assert len(rep.flags) == 4
+    assert programme_stats(store)["flagged_outside_m2"] > 0
+
+
+def test_stats_by_groups_add_up(store):
+    load(store, [*base_programme(), hazard(id="HA-2", geom=shapely.affinity.translate(square, 0.1),
+                                           district="South", organisation="ORG-1"),
+                 activity("A1", LEFT, kind="nts", end_date="2025-04-02"),
+                 activity("A2", BOTTOM, end_date="2025-05-02")])  # fmt: skip
+    total = programme_stats(store)
+    for by in ("organisation", "district", "month"):
+        groups = programme_stats(store, by=by)["by"]["groups"]
+        for cat in ("cancelled", "reduced", "cleared"):
+            assert sum(g["released_m2"][cat] for g in groups.values()) == pytest.approx(
+                total["released_m2"][cat]
+            )
+        assert sum(g["area_m2"] for g in groups.values()) == pytest.approx(
+            total["hazards"]["area_m2"]
+        )
+    from datetime import date
+
+    april = programme_stats(store, since=date(2025, 4, 1), until=date(2025, 4, 30))
+    assert april["released_m2"]["cleared"] == 0 and april["released_m2"]["cancelled"] > 0
