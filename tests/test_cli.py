@@ -1,0 +1,199 @@
+"""The real `clearfield` command in a subprocess: import, export, stats, review, check."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyogrio.raw
+import pytest
+import shapely
+from common import X0, Y0, activity, base_programme, hazard, team
+from shapely import box
+
+LEFT = box(X0, Y0, X0 + 0.005, Y0 + 0.01)
+BOTTOM = box(X0, Y0, X0 + 0.01, Y0 + 0.005)
+
+
+def cf(env, *args, ok=True):
+    proc = subprocess.run(
+        [sys.executable, "-m", "clearfield", *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if ok:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def write(path: Path, features) -> Path:
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
+
+
+@pytest.fixture
+def programme(tmp_path, cli_env):
+    feats = [
+        *base_programme(),
+        team(id="TM-2", kind="construction", personnel=50),
+        hazard(id="HA-2", geom=shapely.affinity.translate(LEFT, 0.05), district="South"),
+        activity("A1", LEFT, kind="nts"),
+        activity("A2", BOTTOM, status="submitted"),
+    ]
+    cf(cli_env, "import", write(tmp_path / "p.geojson", feats))
+    return cli_env
+
+
+def stats(env, *args):
+    return json.loads(cf(env, "stats", "--json", *args).stdout)
+
+
+def test_stats_json_follows_the_contract(programme):
+    s = stats(programme)
+    assert set(s) >= {
+        "hazards",
+        "released_m2",
+        "remaining_m2",
+        "flagged_outside_m2",
+        "personnel",
+        "assets",
+        "pending_review",
+    }
+    assert set(s["hazards"]) == {"count", "area_m2", "by_status"}
+    assert set(s["released_m2"]) == {"cancelled", "reduced", "cleared"}
+    assert s["personnel"] == {"sappers": 8, "construction_workers": 50}
+    assert set(s["assets"]) == {"count", "blocked", "restored"}
+    assert s["hazards"]["count"] == 2 and s["pending_review"] == 1
+    total = s["hazards"]["area_m2"]
+    assert sum(s["released_m2"].values()) + s["remaining_m2"] == pytest.approx(total, rel=1e-4)
+    by = stats(programme, "--by", "district")["by"]["groups"]
+    assert set(by) == {"North", "South"}
+
+
+def test_review_through_the_cli_changes_the_numbers(programme):
+    before = stats(programme)["released_m2"]["cleared"]
+    assert "A2" in cf(programme, "review", "list").stdout
+    cf(programme, "review", "approve", "activity", "A2")
+    after = stats(programme)
+    assert after["released_m2"]["cleared"] > before and after["pending_review"] == 0
+    again = cf(programme, "review", "approve", "activity", "A2", ok=False)
+    assert again.returncode == 1 and "already approved" in again.stderr
+    shown = cf(programme, "review", "show", "activity", "A2").stdout
+    assert "approved" in shown and "create" in shown
+
+
+@pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="gdal-bin is installed by `make test`")
+def test_geopackage_export_opens_in_ogrinfo_and_imports_back_unchanged(programme, tmp_path):
+    gpkg = tmp_path / "export.gpkg"
+    cf(programme, "export", gpkg)
+    info = subprocess.run(
+        ["ogrinfo", "-ro", "-so", "-q", str(gpkg)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    for layer in ("organisation", "team", "hazard", "activity"):
+        assert layer in info
+    detail = subprocess.run(
+        ["ogrinfo", "-ro", "-so", str(gpkg), "hazard"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert "Feature Count: 2" in detail and "remaining_m2" in detail and "4326" in detail
+    # the same database takes its own export back as unchanged, a new one rebuilds the numbers
+    assert "0 written" in cf(programme, "import", gpkg).stdout
+    other = dict(programme, CLEARFIELD_DATABASE=f"sqlite:///{tmp_path / 'copy.db'}")
+    cf(other, "import", gpkg)
+    a, b = stats(programme), stats(other)
+    assert b["released_m2"] == pytest.approx(a["released_m2"])
+    assert b["hazards"]["by_status"] == a["hazards"]["by_status"]
+    assert b["hazards"]["area_m2"] == pytest.approx(a["hazards"]["area_m2"], rel=1e-9)
+
+
+def test_geojson_and_xlsx_exports(programme, tmp_path):
+    from openpyxl import load_workbook
+
+    cf(programme, "export", tmp_path / "all.geojson")
+    doc = json.loads((tmp_path / "all.geojson").read_text())
+    assert len(doc["features"]) == 7  # 1 organisation, 2 teams, 2 hazards, 2 activities
+    other = dict(programme, CLEARFIELD_DATABASE=f"sqlite:///{tmp_path / 'copy.db'}")
+    cf(other, "import", tmp_path / "all.geojson")
+    assert stats(other)["released_m2"] == pytest.approx(stats(programme)["released_m2"])
+    cf(programme, "export", tmp_path / "all.xlsx")
+    wb = load_workbook(tmp_path / "all.xlsx", read_only=True)
+    assert wb.sheetnames == ["summary", "organisation", "team", "hazard", "activity"]
+    rows = list(wb["hazard"].values)
+    assert rows[0][0] == "id" and "geometry_wkt" in rows[0] and len(rows) == 3
+
+
+def test_csv_with_wkt_imports(tmp_path, cli_env):
+    cf(cli_env, "import", write(tmp_path / "base.geojson", base_programme()))
+    csv = tmp_path / "acts.csv"
+    csv.write_text(
+        "record_type,id,hazard_id,kind,organisation,team,start_date,end_date,status,geometry\n"
+        f'activity,A9,HA-1,ts,ORG-1,TM-1,2025-03-01,2025-03-09,approved,"{LEFT.wkt}"\n'
+    )
+    cf(cli_env, "import", csv)
+    assert stats(cli_env)["released_m2"]["reduced"] > 0
+
+
+def test_geopackage_in_another_crs_is_reprojected(tmp_path, cli_env):
+    from pyproj import Transformer
+
+    cf(cli_env, "import", write(tmp_path / "base.geojson", base_programme()[:2]))
+    tr = Transformer.from_crs(4326, 32636, always_xy=True)
+    utm = shapely.transform(
+        box(X0, Y0, X0 + 0.01, Y0 + 0.01),
+        lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])),
+    )
+    props = hazard()["properties"]
+    fields = [k for k in props if k != "record_type"]
+    data = [
+        np.array([json.dumps(props[k]) if isinstance(props[k], list) else props[k]], dtype=object)
+        for k in fields
+    ]
+    path = tmp_path / "utm.gpkg"
+    pyogrio.raw.write(
+        path,
+        np.array([shapely.to_wkb(utm)], dtype=object),
+        data,
+        fields,
+        layer="hazard",
+        driver="GPKG",
+        geometry_type="Polygon",
+        crs="EPSG:32636",
+    )
+    cf(cli_env, "import", path)
+    area = stats(cli_env)["hazards"]["area_m2"]
+    from clearfield.domain.geometry import area_m2
+
+    assert area == pytest.approx(float(area_m2(box(X0, Y0, X0 + 0.01, Y0 + 0.01))), rel=1e-6)
+
+
+def test_bad_arguments_fail_cleanly(tmp_path, cli_env):
+    p = cf(cli_env, "import", tmp_path / "missing.geojson", ok=False)
+    assert p.returncode == 1 and "no such file" in p.stderr
+    p = cf(cli_env, "stats", "--by", "colour", ok=False)
+    assert p.returncode != 0
+    p = cf(cli_env, "export", tmp_path / "x.shp", ok=False)
+    assert p.returncode == 1
+
+
+def test_every_command_is_documented_in_the_readme():
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    from clearfield.cli import app
+
+    names = [c.name or c.callback.__name__ for c in app.registered_commands]
+    names += [g.name for g in app.registered_groups]
+    assert {"import", "export", "stats", "review", "scenario", "demo", "check"} <= set(names)
+    for name in names:
+        assert f"clearfield {name}" in readme, f"README does not show `clearfield {name}`"
