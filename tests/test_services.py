@@ -155,7 +155,7 @@ def test_stats_by_groups_add_up(store):
                  activity("A1", LEFT, kind="nts", end_date="2025-04-02"),
                  activity("A2", BOTTOM, end_date="2025-05-02")])  # fmt: skip
     total = programme_stats(store)
-    for by in ("organisation", "district", "month"):
+    for by in ("organisation", "district", "month", "status", "hazard"):
         groups = programme_stats(store, by=by)["by"]["groups"]
         for cat in ("cancelled", "reduced", "cleared"):
             assert sum(g["released_m2"][cat] for g in groups.values()) == pytest.approx(
@@ -168,3 +168,24 @@ def test_stats_by_groups_add_up(store):
 
     april = programme_stats(store, since=date(2025, 4, 1), until=date(2025, 4, 30))
     assert april["released_m2"]["cleared"] == 0 and april["released_m2"]["cancelled"] > 0
+
+
+def asset(id, geom, **kw):
+    from common import feature
+
+    props = {"name": f"Asset {id}", "kind": "bridge", "damage": "severe", "district": "North",
+             "assessed_on": "2025-02-01", "population_served": 1200, "work_worker_days": 900, **kw}  # fmt: skip
+    return feature("asset", geom, id=id, **props)
+
+
+def test_assets_are_blocked_by_unreleased_ground_within_their_buffer(store):
+    near = shapely.Point(X0 + 0.0105, Y0 + 0.005)  # ~37 m east of the hazard, bridge buffer 100 m
+    far = shapely.Point(X0 + 0.05, Y0 + 0.005)  # ~3.6 km away
+    east = box(X0 + 0.005, Y0, X0 + 0.01, Y0 + 0.01)
+    load(store, [*base_programme(), asset("AS-1", near), asset("AS-2", far),
+                 asset("AS-3", near, condition="restored"), activity("A1", LEFT, kind="nts"),
+                 activity("A2", east, status="submitted")])  # fmt: skip
+    s = programme_stats(store)
+    assert s["assets"] == {"count": 3, "blocked": 1, "restored": 1}
+    services.review(store, "activity", "A2", ReviewStatus.APPROVED, actor="officer")
+    assert programme_stats(store)["assets"]["blocked"] == 0  # the east half is released now

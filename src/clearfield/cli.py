@@ -175,7 +175,8 @@ def export(
 @app.command()
 def stats(
     by: Annotated[
-        str | None, typer.Option("--by", help="Group by organisation, district or month.")
+        str | None,
+        typer.Option("--by", help="Group by organisation, district, month, status or hazard."),
     ] = None,
     since: Annotated[
         str | None,

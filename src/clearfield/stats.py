@@ -20,7 +20,7 @@ from clearfield.store.sqlite import SQLiteStore
 
 __all__ = ["GROUPINGS", "blocked_assets", "programme_stats"]
 
-GROUPINGS = ("organisation", "district", "month")
+GROUPINGS = ("organisation", "district", "month", "status", "hazard")
 
 
 def _empty_release() -> dict[str, float]:
@@ -105,8 +105,16 @@ def blocked_assets(store: SQLiteStore) -> dict[str, list[str]]:
     ]
     if not assets:
         return {}
+    hazards = store.remaining_hazards()
+    # A hazard polygon contains its remaining ground, so hazards whose whole polygon is
+    # out of every buffer cannot block: only the others need their remainder computed.
+    near = {
+        h for ids in blocking(assets, [(rid, g) for rid, g, _ in hazards]).values() for h in ids
+    }
     remaining = []
-    for rid, hazard, releases in store.remaining_hazards():
+    for rid, hazard, releases in hazards:
+        if rid not in near:
+            continue
         rest = shapely.difference(hazard, shapely.union_all(releases)) if releases else hazard
         if not rest.is_empty:
             remaining.append((rid, rest))

@@ -525,12 +525,16 @@ _GROUP_HAZARD = {
     "organisation": "v.organisation",
     "district": "v.district",
     "month": "substr(v.info_date, 1, 7)",
+    "status": "v.kind",
+    "hazard": "(SELECT record_id FROM entity WHERE pk = v.entity_pk)",
 }
 _GROUP_RELEASE = {
     None: "NULL",
     "organisation": "r.organisation",
     "district": "v.district",
     "month": "substr(r.end_date, 1, 7)",
+    "status": "v.kind",
+    "hazard": "(SELECT record_id FROM entity WHERE pk = v.entity_pk)",
 }
 
 _SELECT = (
