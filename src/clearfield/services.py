@@ -21,7 +21,7 @@ import shapely
 from clearfield.domain import quality
 from clearfield.domain.enums import ReviewStatus
 from clearfield.domain.geometry import area_m2
-from clearfield.domain.parse import parse_feature, record_properties
+from clearfield.domain.parse import parse_features, record_properties
 from clearfield.domain.records import RECORD_TYPES, Record
 from clearfield.errors import ImportRejected, RecordError, StoreError
 from clearfield.store.base import NewVersion, StoredRecord
@@ -67,14 +67,14 @@ class ImportReport:
         }
 
 
-def content_hash(rec: Record) -> str:
+def content_hash(rec: Record, props: dict[str, Any] | None = None, wkb: bytes | None = None) -> str:
     """Digest of what a record says (not its review state), to tell a re-sent record from a change."""
-    props = record_properties(rec)
+    props = dict(record_properties(rec) if props is None else props)
     for key in ("review_status", "status" if "status" in rec.ALIASES else "", "rejection_reason"):
         props.pop(key, None)
     h = hashlib.sha256(orjson.dumps(props, option=orjson.OPT_SORT_KEYS))
     if rec.geometry is not None:
-        h.update(shapely.to_wkb(rec.geometry))
+        h.update(wkb if wkb is not None else shapely.to_wkb(rec.geometry))
     return h.hexdigest()
 
 
@@ -97,11 +97,9 @@ def import_features(
     errors: list[RecordError] = []
     parsed: list[tuple[int, Record, str | None]] = []
     total = len(features)
-    for i, feature in enumerate(features, 1):
-        try:
-            rec, note = parse_feature(feature, index=i, repair=repair)
-        except RecordError as exc:
-            errors.append(exc)
+    for i, rec, note in parse_features(features, repair=repair):
+        if isinstance(rec, RecordError):
+            errors.append(rec)
             continue
         info = rec.info_date
         if info is not None and info > today + timedelta(days=1):
@@ -114,8 +112,6 @@ def import_features(
             )
             continue
         parsed.append((i, rec, note))
-        if progress is not None and i % 10_000 == 0:
-            progress("checking records", i, total)
     if progress is not None:
         progress("checking records", total, total)
 
@@ -199,8 +195,10 @@ def _resolve_versions(
         next_version: dict[str, int] = {
             rid: max(v.version for v in vs) for rid, vs in stored.items()
         }
-        for i, rec, note in items:
-            digest = content_hash(rec)
+        wkbs = shapely.to_wkb(np.asarray([r.geometry for _, r, _ in items], dtype=object))
+        for (i, rec, note), wkb in zip(items, wkbs, strict=True):
+            props = record_properties(rec)
+            digest = content_hash(rec, props, wkb)
             info = rec.info_date
             key = (rec.id, info)
             if key in seen or (info is None and any(k[0] == rec.id for k in seen)):
@@ -247,6 +245,8 @@ def _resolve_versions(
                     info_date=info or today,
                     repair_note=note,
                     previous=current_props.get(rec.id),
+                    properties=props,
+                    wkb=wkb,
                 )
             )
     return out

@@ -144,15 +144,16 @@ def account_hazards(
     shapely.prepare(plane_h)
     inside = shapely.covered_by(plane_r, plane_h[own]) if len(own) else np.zeros(0, bool)
     r_area = shapely.area(plane_r)
+    r_box = shapely.bounds(plane_r).tolist() if len(own) else []
 
     results: list[HazardRelease] = []
     k = 0
     for i, rels in enumerate(counted):
         acc = HazardRelease(hazard_m2=float(hazard_m2[i]))
-        done: list[BaseGeometry] = []  # clipped releases so far, in release order
+        done: list[tuple[BaseGeometry, list[float]]] = []  # clipped releases so far, with boxes
         flagged: list[str] = []
         for r in rels:
-            geom, whole = plane_r[k], float(r_area[k])
+            geom, whole, bx = plane_r[k], float(r_area[k]), r_box[k]
             if inside[k]:
                 clip, clip_m2 = geom, whole
             else:
@@ -165,14 +166,23 @@ def account_hazards(
             k += 1
             if clip_m2 <= 0:
                 continue
-            earlier = [d for d in done if shapely.intersects(d, clip)]
+            # boxes first: most releases touch no earlier one, and then no GEOS call is needed
+            earlier = [
+                d
+                for d, db in done
+                if db[0] <= bx[2]
+                and bx[0] <= db[2]
+                and db[1] <= bx[3]
+                and bx[1] <= db[3]
+                and shapely.intersects(d, clip)
+            ]
             new_m2 = clip_m2
             if earlier:
                 overlap = shapely.intersection(clip, shapely.union_all(earlier))
                 new_m2 = max(0.0, clip_m2 - float(shapely.area(overlap)))
             acc.add(r.kind.release, new_m2)
             acc.first_release[r.id] = new_m2
-            done.append(clip)
+            done.append((clip, bx))
         acc.flagged = tuple(flagged)
         results.append(acc)
     return results

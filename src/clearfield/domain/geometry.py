@@ -124,6 +124,78 @@ def parse_geometry(
         )
     coords = data.get("coordinates")
     check = _Checker(record)
+    geom = _fast_build(kind, coords)
+    if geom is None:
+        _check_coordinates(check, kind, coords)  # raises with the exact place of the fault
+        geom = shapely.geometry.shape(data)
+    polygonal = kind in ("Polygon", "MultiPolygon")
+    if not geom.is_valid or (polygonal and geom.area == 0):
+        _check_coordinates(check, kind, coords)  # under 3 distinct vertices says so first
+    note = None
+    if not geom.is_valid:
+        reason = shapely.is_valid_reason(geom)
+        fixed = _repair(geom, kind)
+        if polygonal and (fixed is None or fixed.is_empty or fixed.area == 0):
+            check.fail("polygon has zero area (its vertices are collinear)")
+        if not repair:
+            check.fail(f"invalid geometry ({reason}); use --repair to fix it with make_valid")
+        if fixed is None or fixed.is_empty:
+            check.fail(f"invalid geometry ({reason}) that make_valid cannot repair to a {kind}")
+        geom = fixed
+        note = f"repaired with make_valid: {reason}"
+    if polygonal and geom.area == 0:
+        check.fail("polygon has zero area")
+    return geom, note
+
+
+def _fast_build(kind: str, coords: Any) -> BaseGeometry | None:
+    """Build the geometry straight from arrays when the coordinates are certainly well formed.
+
+    Most records are fine: they pass here in microseconds. Anything doubtful returns
+    None and goes to the exact walk, which finds and names the fault.
+    """
+    try:
+        if kind == "Point":
+            parts = [[[coords]]]
+        elif kind in ("LineString", "Polygon"):
+            parts = [[coords]] if kind == "LineString" else [coords]
+        elif kind == "MultiLineString":
+            parts = [[line] for line in coords]
+        else:
+            parts = coords
+        if not parts or not all(parts):
+            return None
+        built = []
+        for rings in parts:
+            arrays = []
+            for ring in rings:
+                a = np.asarray(ring)
+                if a.dtype.kind not in "fi" or a.ndim != 2 or a.shape[1] not in (2, 3):
+                    return None
+                if not np.isfinite(a).all():
+                    return None
+                if (np.abs(a[:, 0]) > 180).any() or (np.abs(a[:, 1]) > 90).any():
+                    return None
+                if kind in ("Polygon", "MultiPolygon"):
+                    if len(a) < 4 or (a[0] != a[-1]).any():
+                        return None
+                elif len(a) < (1 if kind == "Point" else 2):
+                    return None
+                arrays.append(a)
+            built.append(arrays)
+    except (TypeError, ValueError):
+        return None
+    if kind == "Point":
+        return shapely.points(built[0][0][0])
+    if kind == "LineString":
+        return shapely.linestrings(built[0][0])
+    if kind == "MultiLineString":
+        return shapely.multilinestrings([shapely.linestrings(p[0]) for p in built])
+    polys = [shapely.polygons(p[0]) if len(p) == 1 else shapely.Polygon(p[0], p[1:]) for p in built]
+    return polys[0] if kind == "Polygon" else shapely.multipolygons(polys)
+
+
+def _check_coordinates(check: _Checker, kind: str, coords: Any) -> None:
     if kind == "Point":
         check.position(coords, "point")
     elif kind == "LineString":
@@ -140,23 +212,6 @@ def parse_geometry(
             check.fail("a MultiPolygon needs at least one polygon")
         for i, poly in enumerate(coords, 1):
             check.polygon(poly, i)
-    geom = shapely.geometry.shape(data)
-    polygonal = kind in ("Polygon", "MultiPolygon")
-    note = None
-    if not geom.is_valid:
-        reason = shapely.is_valid_reason(geom)
-        fixed = _repair(geom, kind)
-        if polygonal and (fixed is None or fixed.is_empty or fixed.area == 0):
-            check.fail("polygon has zero area (its vertices are collinear)")
-        if not repair:
-            check.fail(f"invalid geometry ({reason}); use --repair to fix it with make_valid")
-        if fixed is None or fixed.is_empty:
-            check.fail(f"invalid geometry ({reason}) that make_valid cannot repair to a {kind}")
-        geom = fixed
-        note = f"repaired with make_valid: {reason}"
-    if polygonal and geom.area == 0:
-        check.fail("polygon has zero area")
-    return geom, note
 
 
 def _repair(geom: BaseGeometry, kind: str) -> BaseGeometry | None:

@@ -134,20 +134,22 @@ def outside_parent(
     geoms: Sequence[BaseGeometry], parents: Sequence[BaseGeometry | None], parent_ids: Sequence[str]
 ) -> list[Flag]:
     """Flag release polygons reaching more than 1 m² outside their hazard (they count only inside)."""
-    flags = []
-    for i, (g, p) in enumerate(zip(geoms, parents, strict=True)):
-        if p is None:
-            continue
-        outside = float(area_m2(shapely.difference(g, p)))
-        if outside > 1.0:
-            flags.append(
-                (
-                    i,
-                    "RELEASE_OUTSIDE_HAZARD",
-                    f"reaches {outside:,.0f} m² outside hazard {parent_ids[i]}; only the part inside counts",
-                )
-            )
-    return flags
+    g = np.asarray(geoms, dtype=object)
+    p = np.asarray(parents, dtype=object)
+    known = ~shapely.is_missing(p)
+    inside = np.zeros(len(g), dtype=bool)
+    inside[known] = shapely.covered_by(g[known], p[known])
+    check = np.nonzero(known & ~inside)[0]
+    outside = area_m2(shapely.difference(g[check], p[check])) if len(check) else []
+    return [
+        (
+            int(i),
+            "RELEASE_OUTSIDE_HAZARD",
+            f"reaches {out:,.0f} m² outside hazard {parent_ids[i]}; only the part inside counts",
+        )
+        for i, out in zip(check, outside, strict=True)
+        if out > 1.0
+    ]
 
 
 def swapped_coordinates(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import shapely
 from alembic import command
 from alembic.config import Config
@@ -393,7 +394,7 @@ class SQLiteStore:
                 rec = nv.record
                 pk = base + 1 + i
                 epk = known[(rec.RECORD_TYPE, rec.id)]
-                props = record_properties(rec)
+                props = dict(nv.properties) if nv.properties else record_properties(rec)
                 for k in ("record_type", "id", _status_prop(rec), "rejection_reason"):
                     props.pop(k, None)
                 parent_field = _PARENT.get(rec.RECORD_TYPE)
@@ -415,8 +416,10 @@ class SQLiteStore:
                         getattr(rec, "organisation", None),
                         getattr(rec, "district", None),
                         parent,
-                        json.dumps(props, ensure_ascii=False, separators=(",", ":")),
-                        None if rec.geometry is None else shapely.to_wkb(rec.geometry),
+                        orjson.dumps(props).decode(),
+                        nv.wkb
+                        if nv.wkb is not None or rec.geometry is None
+                        else shapely.to_wkb(rec.geometry),
                         nv.area_m2,
                         nv.content_hash,
                         nv.repair_note,
