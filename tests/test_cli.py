@@ -197,3 +197,14 @@ def test_every_command_is_documented_in_the_readme():
     assert {"import", "export", "stats", "review", "scenario", "demo", "check"} <= set(names)
     for name in names:
         assert f"clearfield {name}" in readme, f"README does not show `clearfield {name}`"
+
+
+def test_every_record_field_is_documented():
+    from clearfield.domain.parse import _props_of
+    from clearfield.domain.records import RECORD_TYPES
+
+    doc = (Path(__file__).parents[1] / "docs" / "records.md").read_text()
+    for rtype, cls in RECORD_TYPES.items():
+        section = doc.split(f"## `{rtype}`", 1)[1].split("\n## ", 1)[0]
+        for prop in _props_of(cls)[0]:
+            assert f"| `{prop}` |" in section, f"docs/records.md lacks {rtype}.{prop}"
