@@ -189,3 +189,14 @@ def test_assets_are_blocked_by_unreleased_ground_within_their_buffer(store):
     assert s["assets"] == {"count": 3, "blocked": 1, "restored": 1}
     services.review(store, "activity", "A2", ReviewStatus.APPROVED, actor="officer")
     assert programme_stats(store)["assets"]["blocked"] == 0  # the east half is released now
+
+
+def test_one_file_may_carry_two_dated_versions_of_a_new_record(store):
+    later = box(X0, Y0, X0 + 0.008, Y0 + 0.008)
+    rep = load(store, [*base_programme(), hazard(geom=later, recorded_on="2025-02-01")])
+    assert (dict(rep.created), dict(rep.versioned)) == (
+        {"organisation": 1, "team": 1, "hazard": 1},
+        {"hazard": 1},
+    )
+    history = store.history("hazard", "HA-1")
+    assert [(h.version, h.is_current) for h in history] == [(1, False), (2, True)]

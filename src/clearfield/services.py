@@ -118,7 +118,7 @@ def import_features(
     by_type: dict[str, list[tuple[int, Record, str | None]]] = defaultdict(list)
     for item in parsed:
         by_type[item[1].RECORD_TYPE].append(item)
-    errors += _check_references(store, by_type)
+    errors += _check_references(store, by_type, _ids_in_file(features))
     report = ImportReport(source=source)
     versions = _resolve_versions(store, by_type, today, report, errors)
     if errors:
@@ -148,8 +148,23 @@ def _index_of(err: RecordError) -> int:
     return 0
 
 
+def _ids_in_file(features: list[Any]) -> dict[str, set[str]]:
+    """Ids the file declares per record type, bad records included, so that a rejected
+    record is not reported a second time as an unknown reference by the records after it."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for f in features:
+        props = f.get("properties") if isinstance(f, dict) else None
+        if isinstance(props, dict):
+            rtype, rid = props.get("record_type"), props.get("id")
+            if isinstance(rtype, str) and isinstance(rid, str):
+                out[rtype].add(rid)
+    return out
+
+
 def _check_references(
-    store: SQLiteStore, by_type: dict[str, list[tuple[int, Record, str | None]]]
+    store: SQLiteStore,
+    by_type: dict[str, list[tuple[int, Record, str | None]]],
+    in_file: dict[str, set[str]],
 ) -> list[RecordError]:
     """Every reference must name a record in the file or already stored."""
     errors = []
@@ -157,7 +172,7 @@ def _check_references(
 
     def ids(rtype: str) -> set[str]:
         if rtype not in known:
-            known[rtype] = store.ids(rtype) | {r.id for _, r, _ in by_type.get(rtype, [])}
+            known[rtype] = store.ids(rtype) | in_file.get(rtype, set())
         return known[rtype]
 
     for items in by_type.values():

@@ -26,7 +26,7 @@ import types
 import typing
 import warnings
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 from functools import cache
 from typing import Any
@@ -68,6 +68,7 @@ DERIVED_PROPERTIES = frozenset(
 )
 
 _TEXT_LIMIT = 10_000
+_INT_LIMIT = 2**53  # counts of people, items and days; beyond this a value is a mistake
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -182,7 +183,7 @@ class _FastReaders(dict):
         elif kind is int:
 
             def fn(v: Any) -> int:
-                if type(v) is not int or v < 0:
+                if type(v) is not int or v < 0 or v > _INT_LIMIT:
                     raise TypeError
                 return v
 
@@ -254,6 +255,8 @@ def _scalar(kind: Any, value: Any, label: str, prop: str) -> Any:
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise RecordError(f"must be a whole number, not {value!r}", record=label, field=prop)
+        if value > _INT_LIMIT:
+            raise RecordError(f"is too large ({value})", record=label, field=prop)
         if value < 0:
             raise RecordError(f"must not be negative ({value})", record=label, field=prop)
         return value
@@ -278,7 +281,11 @@ def _scalar(kind: Any, value: Any, label: str, prop: str) -> Any:
         if not isinstance(value, str):
             raise RecordError(f"must be an ISO date, not {value!r}", record=label, field=prop)
         try:
-            return date.fromisoformat(value.strip()[:10])
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+        try:  # a timestamp, as spreadsheets and GeoPackage date-time fields give
+            return datetime.fromisoformat(value.strip()).date()
         except ValueError:
             raise RecordError(
                 f"{value!r} is not an ISO date (YYYY-MM-DD)", record=label, field=prop

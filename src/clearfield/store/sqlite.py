@@ -376,11 +376,13 @@ class SQLiteStore:
         now = _now()
         with self._writing() as conn:
             known = _entity_pks(conn)
-            new_entities = []
-            for nv in versions:
-                key = (nv.record.RECORD_TYPE, nv.record.id)
-                if key not in known:
-                    new_entities.append(key)
+            new_entities = list(
+                dict.fromkeys(
+                    key
+                    for key in ((nv.record.RECORD_TYPE, nv.record.id) for nv in versions)
+                    if key not in known
+                )
+            )
             if new_entities:
                 conn.exec_driver_sql(
                     "INSERT INTO entity (record_type, record_id) VALUES (?, ?)", new_entities

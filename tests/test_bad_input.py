@@ -1,0 +1,113 @@
+"""Every bad import file is rejected whole, says which feature and why, and changes nothing.
+
+The corpus is ``tests/data/bad``: one file per fault (GeoJSON, CSV with WKT and
+GeoPackage), and ``EXPECTED.json`` listing, per file, the substrings the error output
+must contain (the feature's index and id, the field, the reason). Each file is imported
+with the real ``clearfield`` command into a database that already holds the small
+programme of ``tests/data/good/base.geojson`` (bad files may reference its records);
+the import must fail, name the fault, and leave the database byte for byte as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+BAD = DATA / "bad"
+BASE = DATA / "good" / "base.geojson"
+EXPECTED_FILE = BAD / "EXPECTED.json"
+EXPECTED: dict[str, list[str]] = json.loads(EXPECTED_FILE.read_text(encoding="utf-8"))
+BAD_FILES = sorted(p.name for p in BAD.iterdir() if p.is_file() and p != EXPECTED_FILE)
+
+Snapshot = tuple[str, str]
+
+
+def run_import(path: Path, db: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env.pop("CLEARFIELD_DATABASE", None)
+    env.update({"COLUMNS": "1000", "NO_COLOR": "1", "TERM": "dumb"})
+    return subprocess.run(
+        [sys.executable, "-m", "clearfield", "import", str(path), "--database", f"sqlite:///{db}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+
+
+def snapshot(db: Path) -> Snapshot:
+    """The SQL dump of the database and the sha256 of its file, after a full WAL checkpoint."""
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        dump = "\n".join(con.iterdump())
+        digest = hashlib.sha256(db.read_bytes()).hexdigest()
+    return dump, digest
+
+
+def squeeze(text: str) -> str:
+    """Whitespace folded, so that a wrapped console line still matches."""
+    return " ".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def base_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Snapshot]:
+    """A database holding base.geojson, and its snapshot."""
+    db = tmp_path_factory.mktemp("base") / "base.db"
+    result = run_import(BASE, db)
+    assert result.returncode == 0, result.stdout + result.stderr
+    snap = snapshot(db)
+    assert "HA-2" in snap[0] and "AC-3" in snap[0], "base.geojson was not stored"
+    return db, snap
+
+
+@pytest.fixture
+def programme_db(base_db: tuple[Path, Snapshot], tmp_path: Path) -> tuple[Path, Snapshot]:
+    """A private copy of the base database (the checkpointed file is the whole database)."""
+    source, snap = base_db
+    db = tmp_path / "programme.db"
+    shutil.copyfile(source, db)
+    assert snapshot(db) == snap
+    return db, snap
+
+
+def test_corpus_is_complete() -> None:
+    assert len(BAD_FILES) >= 40
+    assert {Path(n).suffix for n in BAD_FILES} >= {".geojson", ".csv", ".gpkg"}
+    assert sorted(EXPECTED) == BAD_FILES, "every bad file needs an EXPECTED.json entry, and no more"
+    for name, substrings in EXPECTED.items():
+        assert substrings, f"{name}: no expected substrings"
+        assert all(isinstance(s, str) and s.strip() for s in substrings), name
+
+
+def test_base_programme_imports(base_db: tuple[Path, Snapshot]) -> None:
+    db, snap = base_db
+    result = run_import(BASE, db)  # sent again: unchanged, nothing written
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert snapshot(db)[0] == snap[0]
+
+
+@pytest.mark.parametrize("name", BAD_FILES)
+def test_bad_file_is_rejected_and_nothing_changes(
+    name: str, programme_db: tuple[Path, Snapshot]
+) -> None:
+    db, before = programme_db
+    result = run_import(BAD / name, db)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, f"{name} was accepted:\n{output}"
+    assert "Traceback" not in output, output
+    missing = [s for s in EXPECTED.get(name, []) if squeeze(s) not in squeeze(output)]
+    assert not missing, f"{name}: missing {missing} in output:\n{output}"
+    after = snapshot(db)
+    assert after[0] == before[0], f"{name}: the database content changed"
+    assert after[1] == before[1], f"{name}: the database file changed"
