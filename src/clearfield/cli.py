@@ -222,7 +222,7 @@ def stats(
 
 def _print_stats(s: dict[str, Any], programme: dict[str, str]) -> None:
     title = programme.get("programme", "Clearfield programme")
-    if programme.get("synthetic") == "true":
+    if programme.get("synthetic") == "true" and "synthetic" not in title.lower():
         title += " (synthetic data)"
     t = Table(title=title, show_header=False)
     t.add_column(style="bold")

@@ -105,17 +105,17 @@ def blocked_assets(store: SQLiteStore) -> dict[str, list[str]]:
     ]
     if not assets:
         return {}
-    hazards = store.remaining_hazards()
+    hazards = store.open_hazards()
     # A hazard polygon contains its remaining ground, so hazards whose whole polygon is
     # out of every buffer cannot block: only the others need their remainder computed.
-    near = {
-        h for ids in blocking(assets, [(rid, g) for rid, g, _ in hazards]).values() for h in ids
-    }
+    near = {h for ids in blocking(assets, hazards).values() for h in ids}
+    releases = store.approved_releases(near)
     remaining = []
-    for rid, hazard, releases in hazards:
+    for rid, hazard in hazards:
         if rid not in near:
             continue
-        rest = shapely.difference(hazard, shapely.union_all(releases)) if releases else hazard
+        rel = releases[rid]
+        rest = shapely.difference(hazard, shapely.union_all(rel)) if rel else hazard
         if not rest.is_empty:
             remaining.append((rid, rest))
     return blocking(assets, remaining)

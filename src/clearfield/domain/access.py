@@ -37,9 +37,8 @@ def blocking(
     if not assets or not remaining:
         return {}
     allg = np.asarray([g for _, g, _ in assets] + [g for _, g in remaining], dtype=object)
-    lon0, lat0 = shapely.get_coordinates(
-        shapely.centroid(shapely.envelope(shapely.union_all(shapely.envelope(allg))))
-    )[0]
+    minx, miny, maxx, maxy = shapely.total_bounds(allg)
+    lon0, lat0 = (minx + maxx) / 2, (miny + maxy) / 2
     tr = local_metric(float(lon0), float(lat0))
     a = project(np.asarray([g for _, g, _ in assets], dtype=object), tr)
     h = project(np.asarray([g for _, g in remaining], dtype=object), tr)

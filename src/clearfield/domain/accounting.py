@@ -150,15 +150,19 @@ def account_hazards(
     k = 0
     for i, rels in enumerate(counted):
         acc = HazardRelease(hazard_m2=float(hazard_m2[i]))
-        done: list[tuple[BaseGeometry, list[float]]] = []  # clipped releases so far, with boxes
+        # The ground released so far, kept as pairwise disjoint pieces (geometry, box, m²):
+        # a release that touches no piece costs no GEOS call at all; one that overlaps
+        # some is merged with them in one union, and what it adds is the growth in area.
+        pieces: list[tuple[BaseGeometry, list[float], float]] = []
         flagged: list[str] = []
         for r in rels:
             geom, whole, bx = plane_r[k], float(r_area[k]), r_box[k]
             if inside[k]:
                 clip, clip_m2 = geom, whole
             else:
-                clip = shapely.intersection(geom, plane_h[i])
+                clip = _polygonal(shapely.intersection(geom, plane_h[i]))
                 clip_m2 = float(shapely.area(clip))
+                bx = list(shapely.bounds(clip))
                 if whole - clip_m2 > OUTSIDE_TOLERANCE_M2:
                     acc.outside_m2 += whole - clip_m2
                     acc.outside_by_release[r.id] = whole - clip_m2
@@ -166,26 +170,48 @@ def account_hazards(
             k += 1
             if clip_m2 <= 0:
                 continue
-            # boxes first: most releases touch no earlier one, and then no GEOS call is needed
-            earlier = [
-                d
-                for d, db in done
-                if db[0] <= bx[2]
-                and bx[0] <= db[2]
-                and db[1] <= bx[3]
-                and bx[1] <= db[3]
-                and shapely.intersects(d, clip)
+            touching = [
+                p
+                for p in pieces
+                if p[1][0] <= bx[2]
+                and bx[0] <= p[1][2]
+                and p[1][1] <= bx[3]
+                and bx[1] <= p[1][3]
+                and shapely.intersects(p[0], clip)
             ]
-            new_m2 = clip_m2
-            if earlier:
-                overlap = shapely.intersection(clip, shapely.union_all(earlier))
-                new_m2 = max(0.0, clip_m2 - float(shapely.area(overlap)))
+            if not touching:
+                new_m2 = clip_m2
+                pieces.append((clip, bx, clip_m2))
+            else:
+                merged = _union([p[0] for p in touching], clip)
+                merged_m2 = float(shapely.area(merged))
+                new_m2 = max(0.0, merged_m2 - sum(p[2] for p in touching))
+                gone = {id(p) for p in touching}
+                pieces = [p for p in pieces if id(p) not in gone]
+                pieces.append((merged, list(shapely.bounds(merged)), merged_m2))
             acc.add(r.kind.release, new_m2)
             acc.first_release[r.id] = new_m2
-            done.append((clip, bx))
         acc.flagged = tuple(flagged)
         results.append(acc)
     return results
+
+
+def _polygonal(geom: BaseGeometry) -> BaseGeometry:
+    """The polygons of an overlay result (an intersection may add stray lines or points)."""
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+def _union(pieces: list[BaseGeometry], clip: BaseGeometry) -> BaseGeometry:
+    """Union of released pieces with a new release; the binary overlay is the fast one."""
+    if len(pieces) == 1:
+        try:
+            return _polygonal(shapely.union(pieces[0], clip))
+        except shapely.errors.GEOSException:
+            pass  # a robustness corner of the binary overlay: the cascaded union copes
+    return _polygonal(shapely.union_all([*pieces, clip]))
 
 
 def remaining_geometry(hazard: BaseGeometry, releases: Iterable[Release]) -> BaseGeometry:

@@ -9,7 +9,10 @@ flags and the land release accounts they change are all stored, or none of them.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -26,7 +29,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 
-from clearfield.domain.accounting import Release, account_hazards
+from clearfield.domain.accounting import HazardRelease, Release, account_hazards
 from clearfield.domain.enums import ActivityKind, ReviewStatus
 from clearfield.domain.parse import build_record, record_properties
 from clearfield.domain.records import RECORD_TYPES, Record
@@ -347,25 +350,37 @@ class SQLiteStore:
             )
         )
 
-    def remaining_hazards(self) -> list[tuple[str, BaseGeometry, list[BaseGeometry]]]:
-        """Counted hazards with ground left to release: (id, polygon, approved release polygons)."""
-        hz = self.query(
-            "SELECT e.pk, e.record_id, v.geometry FROM hazard_account a "
+    def open_hazards(self) -> list[tuple[str, BaseGeometry]]:
+        """Counted hazards with ground left to release: (id, hazard polygon)."""
+        rows = self.query(
+            "SELECT e.record_id, v.geometry FROM hazard_account a "
             "JOIN record_version v ON v.pk = a.version_pk JOIN entity e ON e.pk = a.entity_pk "
             "WHERE a.remaining_m2 > 1.0"
         )
-        rel = self.query(
-            "SELECT v.parent_pk, v.geometry FROM record_version v "
-            "JOIN entity e ON e.pk = v.entity_pk "
-            "WHERE e.record_type = 'activity' AND v.is_counted = 1"
-        )
-        by_parent: dict[int, list[BaseGeometry]] = {}
-        for parent, wkb in rel:
-            by_parent.setdefault(parent, []).append(wkb)
-        return [
-            (rid, shapely.from_wkb(wkb), list(shapely.from_wkb(by_parent.get(pk, []))))
-            for pk, rid, wkb in hz
-        ]
+        geoms = shapely.from_wkb([wkb for _, wkb in rows]) if rows else []
+        return [(rid, g) for (rid, _), g in zip(rows, geoms, strict=True)]
+
+    def approved_releases(self, hazard_ids: Iterable[str]) -> dict[str, list[BaseGeometry]]:
+        """Hazard id → the polygons of its counted (approved) release activities."""
+        wanted = list(set(hazard_ids))
+        out: dict[str, list[BaseGeometry]] = {h: [] for h in wanted}
+        if not wanted:
+            return out
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS wanted (id TEXT PRIMARY KEY)")
+            conn.exec_driver_sql("DELETE FROM wanted")
+            _many(conn, "INSERT INTO wanted (id) VALUES (?)", [(h,) for h in wanted])
+            rows = conn.exec_driver_sql(
+                "SELECT h.record_id, v.geometry FROM record_version v "
+                "JOIN entity h ON h.pk = v.parent_pk JOIN entity e ON e.pk = v.entity_pk "
+                "WHERE e.record_type = 'activity' AND v.is_counted = 1 "
+                "AND h.record_id IN (SELECT id FROM wanted)"
+            ).all()
+            conn.rollback()
+        geoms = shapely.from_wkb([wkb for _, wkb in rows]) if rows else []
+        for (hid, _), g in zip(rows, geoms, strict=True):
+            out[hid].append(g)
+        return out
 
     # --- writing --------------------------------------------------------------------------
 
@@ -667,14 +682,7 @@ def _refresh(conn: Connection, hazard_pks: set[int], progress: Any = None) -> No
             Release(rid, ActivityKind(kind), date.fromisoformat(end), ReviewStatus.APPROVED, geom)
         )
         meta[rid] = (epk, end, org)
-    results = []
-    step = 20_000
-    for start in range(0, len(hz), step):
-        results += account_hazards(
-            hazard_geoms[start : start + step], releases[start : start + step]
-        )
-        if progress is not None:
-            progress(min(start + step, len(hz)), len(hz))
+    results = _account(hazard_geoms, releases, progress)
     _many(
         conn,
         "INSERT INTO hazard_account (entity_pk, version_pk, hazard_m2, cancelled_m2, reduced_m2, "
@@ -714,6 +722,37 @@ def _refresh(conn: Connection, hazard_pks: set[int], progress: Any = None) -> No
         "end_date, organisation) VALUES (?, ?, ?, ?, ?, ?, ?)",
         rel_rows,
     )
+
+
+PARALLEL_FROM = 20_000  # hazards; below this, starting worker processes costs more than it saves
+_CHUNK = 10_000
+
+
+def _account(
+    hazard_geoms: Any, releases: list[list[Release]], progress: Any = None
+) -> list[HazardRelease]:
+    """Account hazards in chunks, on every core when there are many (a whole programme)."""
+    n = len(releases)
+    chunks = [(s, min(s + _CHUNK, n)) for s in range(0, n, _CHUNK)]
+    workers = min(os.cpu_count() or 1, 4, len(chunks))
+    results: list[HazardRelease] = []
+    if n < PARALLEL_FROM or workers < 2:
+        for a, b in chunks:
+            results += account_hazards(hazard_geoms[a:b], releases[a:b])
+            if progress is not None:
+                progress(b, n)
+        return results
+    # spawn, not fork: a forked child must never inherit an open SQLite connection
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [
+            pool.submit(account_hazards, hazard_geoms[a:b], releases[a:b]) for a, b in chunks
+        ]
+        for (_, b), fut in zip(chunks, futures, strict=True):
+            results += fut.result()
+            if progress is not None:
+                progress(b, n)
+    return results
 
 
 def _stored(record_type: str, row: Any) -> StoredRecord:
