@@ -57,8 +57,10 @@ def oracle(hazard: shapely.Polygon, rels: list[Release]) -> dict[str, float]:
     approved = [r for r in rels if r.review_status is ReviewStatus.APPROVED]
     for r in sorted(approved, key=lambda r: (r.end_date, r.id)):
         part = shapely.intersection(to_equal_area(r.geometry), h)
+        polys = [p for p in shapely.get_parts(part) if p.geom_type == "Polygon"]
+        part = shapely.MultiPolygon(polys) if polys else shapely.Polygon()
         out[r.kind.value] += shapely.area(shapely.difference(part, done))
-        done = shapely.union(done, part)
+        done = shapely.union_all([done, part])
     return out
 
 
