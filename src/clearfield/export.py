@@ -88,7 +88,8 @@ def export(
             for rtype, (rows, geoms) in layers.items()
             for row, g in zip(rows, geoms, strict=True)
         ]
-        write_geojson(path, feats, programme=store.programme())
+        meta = {k: v for k, v in store.programme().items() if not k.startswith("context.")}
+        write_geojson(path, feats, programme=meta)
     else:
         from clearfield.io.xlsx import write_xlsx
         from clearfield.stats import programme_stats

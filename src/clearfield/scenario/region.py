@@ -6,13 +6,15 @@ the region (``domain.geometry.local_metric``) and converted to lon/lat only when
 written out. At scale ≤ 1 the region is one province of about 30,000 km²; above 1 it
 grows with the scale (the same density of settlements and contamination over a larger
 programme area), so that a benchmark at scale 20 stays as realistic as scale 1.
+
+Rivers, roads, bridges and power lines are drawn in ``network``; names come from
+``names``.
 """
 
 from __future__ import annotations
 
 import math
 import random
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +23,8 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from clearfield.domain.geometry import local_metric
+from clearfield.scenario.names import RIVERS, place_name
+from clearfield.scenario.network import bridges_over, longest, mst, river, road_network, wiggle
 
 __all__ = ["Region", "build_region", "place_name"]
 
@@ -28,99 +32,6 @@ CENTRE = (34.25, 47.8)  # lon, lat: mid-latitudes, inside lon 33-35.5 E, lat 47-
 BASE_AREA_KM2 = 30_000.0
 REGION_NAME = "Veloria Province"
 DIGITS = 7  # decimal places of lon/lat in records (about 1 cm)
-
-_ONSET = [
-    "Bor",
-    "Vel",
-    "Kra",
-    "Ost",
-    "Mir",
-    "Lis",
-    "Dub",
-    "Sos",
-    "Zel",
-    "Kam",
-    "Bil",
-    "Cher",
-    "Hor",
-    "Yar",
-    "Pet",
-    "Ol",
-    "Var",
-    "Tor",
-    "Nov",
-    "Star",
-    "Vys",
-    "Niz",
-    "Rud",
-    "Pol",
-    "Lug",
-    "Klen",
-    "Ber",
-    "Sok",
-    "Vol",
-    "Krin",
-    "Mal",
-    "Hlyb",
-    "Sav",
-    "Dol",
-    "Zar",
-    "Tal",
-    "Hrab",
-    "Yas",
-]
-_MID = ("", "", "o", "a", "e", "iv", "ov", "en", "an", "ol", "ash", "ich", "yl")
-_END = [
-    "ka",
-    "ivka",
-    "ove",
-    "ne",
-    "ets",
-    "yn",
-    "ychi",
-    "ino",
-    "ske",
-    "any",
-    "ik",
-    "opil",
-    "ohrad",
-    "ivtsi",
-    "ur",
-    "ets",
-    "ianka",
-]
-_PREFIX = ("", "", "", "", "Nova ", "Stara ", "Velyka ", "Mala ", "Verkhnia ", "Nyzhnia ")
-_RIVERS = [
-    "Vela",
-    "Sarna",
-    "Orela",
-    "Tovra",
-    "Lesna",
-    "Bystrytsia",
-    "Kamenka",
-    "Solonka",
-    "Dubrava",
-    "Mokrets",
-    "Yalka",
-    "Velychka",
-    "Tysna",
-    "Zorya",
-]
-
-
-def place_name(rnd: random.Random, used: set[str]) -> str:
-    """A fictional, unique place name (``used`` keeps the names already given)."""
-    for attempt in range(200):
-        name = rnd.choice(_ONSET) + rnd.choice(_MID) + rnd.choice(_END)
-        name = re.sub(r"([aeiouy])\1", r"\1", re.sub(r"([aeiouy])([aeiouy])", r"\1", name))
-        if attempt > 20:
-            name = rnd.choice(_PREFIX[4:]) + name
-        if name not in used:
-            used.add(name)
-            return name
-    name = f"{rnd.choice(_ONSET)}yn-{len(used)}"
-    used.add(name)
-    return name
 
 
 @dataclass
@@ -295,14 +206,14 @@ def build_region(rng: np.random.Generator, rnd: random.Random, scale: float) -> 
     rivers = []
     n_rivers = round(3 * math.sqrt(scale)) if scale > 1 else 3 if scale >= 0.5 else 2
     for i in range(n_rivers):
-        label = _RIVERS[i] if i < len(_RIVERS) else place_name(rnd, used)
-        rivers.append((label, _river(rng, outline, half)))
-    ends, classes, lines = _roads(rng, xy, pop)
-    bridges = _bridges(lines, rivers)
+        label = RIVERS[i] if i < len(RIVERS) else place_name(rnd, used)
+        rivers.append((label, river(rng, outline, half)))
+    ends, classes, lines = road_network(rng, xy, pop)
+    bridges = bridges_over(lines, rivers)
     subs = np.arange(max(3, len(xy) // 15))
-    pairs = _mst(xy[subs])
+    pairs = mst(xy[subs])
     power_ends = np.array([(subs[a], subs[b]) for a, b in pairs], dtype=np.int64).reshape(-1, 2)
-    power = [_wiggle(rng, xy[a], xy[b], 1, 0.03) for a, b in power_ends]
+    power = [wiggle(rng, xy[a], xy[b], 1, 0.03) for a, b in power_ends]
     region = Region(
         name=REGION_NAME if scale <= 1 else f"Veloria ({grow:g} provinces' worth)",
         area_km2=round(outline.area / 1e6, 1),
@@ -405,11 +316,6 @@ def _districts(rng: np.random.Generator, outline: shapely.Polygon, k: int) -> li
     return [shapely.intersection(c, outline) for c in shapely.get_parts(cells)]
 
 
-def _longest(geom: BaseGeometry) -> shapely.LineString:
-    parts = [p for p in shapely.get_parts(geom) if p.geom_type == "LineString"]
-    return max(parts, key=lambda p: p.length)
-
-
 def _front(rng: np.random.Generator, outline: shapely.Polygon, half: float) -> shapely.LineString:
     s = np.linspace(-1.5 * half, 1.5 * half, 600)
     y = np.full(s.size, rng.uniform(-0.2, 0.2) * half)
@@ -420,115 +326,4 @@ def _front(rng: np.random.Generator, outline: shapely.Polygon, half: float) -> s
     y += walk - np.linspace(walk[0], walk[-1], s.size)
     a = rng.uniform(-0.6, 0.6)
     xy = np.column_stack([s * math.cos(a) - y * math.sin(a), s * math.sin(a) + y * math.cos(a)])
-    return _longest(shapely.intersection(shapely.LineString(xy), outline))
-
-
-def _river(rng: np.random.Generator, outline: shapely.Polygon, half: float) -> shapely.LineString:
-    a = rng.uniform(0, 2 * np.pi)
-    p = 1.45 * half * np.array([math.cos(a), math.sin(a)])
-    mean = a + np.pi + rng.normal(0, 0.3)
-    h, pts = mean, [p.copy()]
-    while np.hypot(*p) <= 1.5 * half and len(pts) < 20_000:
-        h = mean + 0.85 * (h - mean) + rng.normal(0, 0.25)
-        p += 1_000.0 * np.array([math.cos(h), math.sin(h)])
-        pts.append(p.copy())
-    return _longest(shapely.intersection(shapely.LineString(pts), outline))
-
-
-def _mst(xy: np.ndarray) -> list[tuple[int, int]]:
-    """Minimum spanning tree of a small point set (Prim's algorithm on the full matrix)."""
-    n = len(xy)
-    if n < 2:
-        return []
-    d = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
-    inside = np.zeros(n, dtype=bool)
-    inside[0] = True
-    best, via = d[0].copy(), np.zeros(n, dtype=np.int64)
-    edges = []
-    for _ in range(n - 1):
-        j = int(np.argmin(np.where(inside, np.inf, best)))
-        edges.append((int(via[j]), j))
-        inside[j] = True
-        closer = d[j] < best
-        best, via = np.where(closer, d[j], best), np.where(closer, j, via)
-    return edges
-
-
-def _wiggle(
-    rng: np.random.Generator, a: np.ndarray, b: np.ndarray, inner: int, amp: float
-) -> shapely.LineString:
-    """A line from a to b with ``inner`` jittered points, densified to vertices ≤ 2 km apart."""
-    d = b - a
-    length = float(np.hypot(*d))
-    normal = np.array([-d[1], d[0]]) / max(length, 1.0)
-    t = np.linspace(0, 1, inner + 2)
-    off = np.concatenate([[0], rng.normal(0, amp * length, inner), [0]])
-    line = shapely.LineString(a + t[:, None] * d + off[:, None] * normal)
-    return shapely.segmentize(line, 2_000.0)
-
-
-def _roads(
-    rng: np.random.Generator, xy: np.ndarray, pop: np.ndarray
-) -> tuple[np.ndarray, list[str], list[shapely.LineString]]:
-    """Delaunay edges → a spanning tree plus short extra edges; primary roads join the towns."""
-    n = len(xy)
-    edges_geom = shapely.delaunay_triangles(shapely.multipoints(xy), only_edges=True)
-    seg = shapely.get_coordinates(shapely.get_parts(edges_geom)).reshape(-1, 2, 2)
-    index = {(float(x), float(y)): i for i, (x, y) in enumerate(xy)}
-    pairs = sorted({tuple(sorted((index[tuple(s[0])], index[tuple(s[1])]))) for s in seg.tolist()})
-    ends = np.array(pairs, dtype=np.int64).reshape(-1, 2)
-    length = np.hypot(*(xy[ends[:, 0]] - xy[ends[:, 1]]).T)
-    parent = list(range(n))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    tree = np.zeros(len(ends), dtype=bool)
-    for e in np.argsort(length, kind="stable"):
-        ra, rb = root(int(ends[e, 0])), root(int(ends[e, 1]))
-        if ra != rb:
-            parent[ra] = rb
-            tree[e] = True
-    limit = 1.5 * np.median(length[tree]) if tree.any() else 0.0
-    keep = tree | ((length <= limit) & (rng.uniform(size=len(ends)) < 0.3))
-    adj: dict[int, list[tuple[int, int]]] = {}
-    for e in np.flatnonzero(tree):
-        a, b = map(int, ends[e])
-        adj.setdefault(a, []).append((b, int(e)))
-        adj.setdefault(b, []).append((a, int(e)))
-    primary = np.zeros(len(ends), dtype=bool)
-    top = np.arange(min(n, max(4, round(8 * math.sqrt(n / 300)))))
-    for u, v in _mst(xy[top]):  # trunk roads: tree paths between neighbouring towns
-        back: dict[int, tuple[int, int]] = {int(top[u]): (-1, -1)}
-        queue = [int(top[u])]
-        while queue and int(top[v]) not in back:
-            node = queue.pop()
-            for nxt, e in adj.get(node, ()):
-                if nxt not in back:
-                    back[nxt] = (node, e)
-                    queue.append(nxt)
-        node = int(top[v])
-        while back.get(node, (-1, -1))[1] >= 0:
-            node, e = back[node]
-            primary[e] = True
-    chosen = np.flatnonzero(keep)
-    classes = ["primary" if primary[e] else "secondary" for e in chosen]
-    lines = [_wiggle(rng, xy[a], xy[b], 2, 0.04) for a, b in ends[chosen]]
-    return ends[chosen], classes, lines
-
-
-def _bridges(
-    roads: list[shapely.LineString], rivers: list[tuple[str, shapely.LineString]]
-) -> list[tuple[float, float, int, int]]:
-    out: list[tuple[float, float, int, int]] = []
-    if not roads:
-        return out
-    tree = shapely.STRtree(roads)
-    for v, (_, river) in enumerate(rivers):
-        for r in sorted(tree.query(river, predicate="intersects").tolist()):
-            for x, y in shapely.get_coordinates(shapely.intersection(roads[r], river)).tolist():
-                out.append((x, y, r, v))
-    return out
+    return longest(shapely.intersection(shapely.LineString(xy), outline))
