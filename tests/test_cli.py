@@ -12,8 +12,9 @@ import numpy as np
 import pyogrio.raw
 import pytest
 import shapely
-from common import X0, Y0, activity, base_programme, hazard, team
 from shapely import box
+
+from common import X0, Y0, activity, base_programme, hazard, team
 
 LEFT = box(X0, Y0, X0 + 0.005, Y0 + 0.01)
 BOTTOM = box(X0, Y0, X0 + 0.01, Y0 + 0.005)
