@@ -1,3 +1,4 @@
 from clearfield.cli import app
 
-app(prog_name="clearfield")
+if __name__ == "__main__":
+    app(prog_name="clearfield")

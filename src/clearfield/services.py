@@ -21,7 +21,7 @@ import shapely
 from clearfield.domain import quality
 from clearfield.domain.enums import ReviewStatus
 from clearfield.domain.geometry import area_m2
-from clearfield.domain.parse import parse_features, record_properties
+from clearfield.domain.parse import parse_features, record_values
 from clearfield.domain.records import RECORD_TYPES, Record
 from clearfield.errors import ImportRejected, RecordError, StoreError
 from clearfield.store.base import NewVersion, StoredRecord
@@ -67,12 +67,14 @@ class ImportReport:
         }
 
 
-def content_hash(rec: Record, props: dict[str, Any] | None = None, wkb: bytes | None = None) -> str:
+def content_hash(
+    rec: Record, values: dict[str, Any] | None = None, wkb: bytes | None = None
+) -> str:
     """Digest of what a record says (not its review state), to tell a re-sent record from a change."""
-    props = dict(record_properties(rec) if props is None else props)
-    for key in ("review_status", "status" if "status" in rec.ALIASES else "", "rejection_reason"):
-        props.pop(key, None)
-    h = hashlib.sha256(orjson.dumps(props, option=orjson.OPT_SORT_KEYS))
+    values = dict(record_values(rec) if values is None else values)
+    values.pop("review_status", None)
+    values.pop("rejection_reason", None)
+    h = hashlib.sha256(orjson.dumps(values, option=orjson.OPT_SORT_KEYS))
     if rec.geometry is not None:
         h.update(wkb if wkb is not None else shapely.to_wkb(rec.geometry))
     return h.hexdigest()
@@ -212,7 +214,7 @@ def _resolve_versions(
         }
         wkbs = shapely.to_wkb(np.asarray([r.geometry for _, r, _ in items], dtype=object))
         for (i, rec, note), wkb in zip(items, wkbs, strict=True):
-            props = record_properties(rec)
+            props = record_values(rec)
             digest = content_hash(rec, props, wkb)
             info = rec.info_date
             key = (rec.id, info)

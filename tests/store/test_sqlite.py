@@ -85,3 +85,19 @@ def test_missing_database_is_a_clear_error(tmp_path):
         SQLiteStore.open(f"sqlite:///{tmp_path / 'nope.db'}", create=False)
     with pytest.raises(StoreError, match="not built yet"):
         services.open_store("postgresql://localhost/x")
+
+
+def test_parallel_accounting_equals_serial(store, monkeypatch):
+    """Whole-programme recomputes fork workers; their accounts equal the serial ones."""
+    import clearfield.store.sqlite as sqlite_store
+    from clearfield.scenario import generate
+
+    services.import_features(store, generate(scale=0.05, seed=2).features, source="s", actor="t")
+    monkeypatch.setattr(sqlite_store, "PARALLEL_FROM", 10**9)
+    store.refresh_accounts()
+    serial = store.query("SELECT * FROM hazard_account ORDER BY entity_pk")
+    monkeypatch.setattr(sqlite_store, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(sqlite_store, "_CHUNK", 40)
+    store.refresh_accounts()
+    assert store.query("SELECT * FROM hazard_account ORDER BY entity_pk") == serial
+    assert len(serial) == 250

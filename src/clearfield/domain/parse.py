@@ -35,7 +35,7 @@ import numpy as np
 import orjson
 import shapely
 
-from clearfield.domain.enums import HazardStatus
+from clearfield.domain.enums import HazardStatus, ReviewStatus
 from clearfield.domain.geometry import parse_geometry
 from clearfield.domain.records import RECORD_TYPES, Casualty, Hazard, Record
 from clearfield.errors import RecordError
@@ -46,6 +46,7 @@ __all__ = [
     "parse_feature",
     "parse_features",
     "record_properties",
+    "record_values",
 ]
 
 # Properties Clearfield writes on export that are derived, not data: read back, ignored.
@@ -347,10 +348,24 @@ def _check_rules(rec: Record, label: str) -> None:
         raise RecordError("must be at least 1", record=label, field="personnel")
     if getattr(rec, "quantity", 1) == 0:
         raise RecordError("must be at least 1", record=label, field="quantity")
-    if rec.review_status.value == "rejected" and not rec.rejection_reason:
+    if rec.review_status is ReviewStatus.REJECTED and not rec.rejection_reason:
         raise RecordError(
             "a rejected record needs a rejection_reason", record=label, field="status"
         )
+
+
+@cache
+def _attrs(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in _fields(cls))
+
+
+def record_values(rec: Record) -> dict[str, Any]:
+    """The record's set fields by attribute name, values as they are (enums, dates, tuples).
+
+    The cheap form for hashing and storing: orjson writes enums, dates, tuples and
+    casualties natively, and :func:`build_record` reads the result back.
+    """
+    return {a: v for a in _attrs(type(rec)) if (v := getattr(rec, a)) is not None}
 
 
 def record_properties(rec: Record) -> dict[str, Any]:

@@ -107,8 +107,15 @@ def long_segments(geoms: Sequence[BaseGeometry]) -> list[Flag]:
     if len(xy) < 2:
         return []
     same = line_of[1:] == line_of[:-1]
-    _, _, dist = GEOD.inv(xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1])
-    dist = np.where(same, dist, 0.0)
+    # a flat-earth length first (within a few per cent here), the geodesic only where it
+    # might exceed the limit
+    dx = (xy[1:, 0] - xy[:-1, 0]) * np.cos(np.radians(xy[:-1, 1])) * 111_320.0
+    dy = (xy[1:, 1] - xy[:-1, 1]) * 110_574.0
+    rough = np.hypot(dx, dy)
+    cand = np.nonzero(same & (rough > 0.8 * LONG_SEGMENT_M))[0]
+    dist = np.zeros(len(xy) - 1)
+    if len(cand):
+        _, _, dist[cand] = GEOD.inv(xy[cand, 0], xy[cand, 1], xy[cand + 1, 0], xy[cand + 1, 1])
     longest: dict[int, float] = {}
     for k in np.nonzero(dist > LONG_SEGMENT_M)[0]:
         g = int(owner[line_of[k]])
@@ -157,7 +164,8 @@ def swapped_coordinates(
 ) -> list[Flag]:
     """Flag geometries that lie far outside the programme's extent but would lie inside it
     with latitude and longitude swapped (a common slip with GPS exports and spreadsheets)."""
-    pts = shapely.get_coordinates(shapely.centroid(np.asarray([*geoms, *reference], dtype=object)))
+    b = shapely.bounds(np.asarray([*geoms, *reference], dtype=object))
+    pts = np.column_stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2])  # box centres
     if len(pts) < 5:
         return []
     lo = np.percentile(pts, 5, axis=0) - 0.5

@@ -41,7 +41,7 @@ class NewVersion:
     repair_note: str | None = None
     flags: list[tuple[str, str]] = field(default_factory=list)  # (code, message)
     previous: dict[str, Any] | None = None  # the current version's properties, for the audit
-    properties: dict[str, Any] | None = None  # record_properties(record), when already computed
+    properties: dict[str, Any] | None = None  # record_values(record), when already computed
     wkb: bytes | None = None  # the geometry as WKB, when already computed
 
 

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from clearfield.domain.accounting import HazardRelease, Release, account_hazards
 from clearfield.domain.enums import ActivityKind, ReviewStatus
-from clearfield.domain.parse import build_record, record_properties
+from clearfield.domain.parse import build_record, record_values
 from clearfield.domain.records import RECORD_TYPES, Record
 from clearfield.domain.review import check_transition
 from clearfield.errors import NotFound, StoreError
@@ -411,8 +411,8 @@ class SQLiteStore:
                 rec = nv.record
                 pk = base + 1 + i
                 epk = known[(rec.RECORD_TYPE, rec.id)]
-                props = dict(nv.properties) if nv.properties else record_properties(rec)
-                for k in ("record_type", "id", _status_prop(rec), "rejection_reason"):
+                props = dict(nv.properties) if nv.properties else record_values(rec)
+                for k in ("id", "review_status", "rejection_reason"):
                     props.pop(k, None)
                 parent_field = _PARENT.get(rec.RECORD_TYPE)
                 parent_id = getattr(rec, parent_field) if parent_field else None
@@ -540,6 +540,7 @@ class SQLiteStore:
         return len(pks)
 
 
+_KIND = {k.value: k for k in ActivityKind}
 _GROUP_HAZARD = {
     None: "NULL",
     "organisation": "v.organisation",
@@ -586,13 +587,6 @@ def _on_connect(dbapi_conn: Any, _record: Any) -> None:
     ):
         cur.execute(f"PRAGMA {pragma}")
     cur.close()
-
-
-def _status_prop(rec: Record) -> str:
-    for prop, attr in rec.ALIASES.items():
-        if attr == "review_status":
-            return prop
-    return "review_status"
 
 
 def _kind(rec: Record) -> str | None:
@@ -679,7 +673,7 @@ def _refresh(conn: Connection, hazard_pks: set[int], progress: Any = None) -> No
     for row, geom in zip(acts, act_geoms, strict=True):
         parent, epk, rid, kind, end, org, _ = row
         releases[index[parent]].append(
-            Release(rid, ActivityKind(kind), date.fromisoformat(end), ReviewStatus.APPROVED, geom)
+            Release(rid, _KIND[kind], date.fromisoformat(end), ReviewStatus.APPROVED, geom)
         )
         meta[rid] = (epk, end, org)
     results = _account(hazard_geoms, releases, progress)
@@ -725,33 +719,47 @@ def _refresh(conn: Connection, hazard_pks: set[int], progress: Any = None) -> No
 
 
 PARALLEL_FROM = 20_000  # hazards; below this, starting worker processes costs more than it saves
-_CHUNK = 10_000
+_CHUNK = 5_000
+_WORK: tuple[Any, list[list[Release]]] | None = None  # read by forked workers, never pickled
+
+
+def _account_slice(a: int, b: int) -> list[HazardRelease]:
+    assert _WORK is not None
+    hazards, releases = _WORK
+    return account_hazards(hazards[a:b], releases[a:b])
 
 
 def _account(
     hazard_geoms: Any, releases: list[list[Release]], progress: Any = None
 ) -> list[HazardRelease]:
-    """Account hazards in chunks, on every core when there are many (a whole programme)."""
+    """Account hazards in chunks, on every core when there are many (a whole programme).
+
+    Workers are forked so that they see the geometries without copying them; they
+    compute and return accounts only, and never touch the database connection they
+    inherit.
+    """
+    global _WORK
     n = len(releases)
-    chunks = [(s, min(s + _CHUNK, n)) for s in range(0, n, _CHUNK)]
+    chunks = [(a, min(a + _CHUNK, n)) for a in range(0, n, _CHUNK)]
     workers = min(os.cpu_count() or 1, 4, len(chunks))
     results: list[HazardRelease] = []
-    if n < PARALLEL_FROM or workers < 2:
+    if n < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         for a, b in chunks:
             results += account_hazards(hazard_geoms[a:b], releases[a:b])
             if progress is not None:
                 progress(b, n)
         return results
-    # spawn, not fork: a forked child must never inherit an open SQLite connection
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [
-            pool.submit(account_hazards, hazard_geoms[a:b], releases[a:b]) for a, b in chunks
-        ]
-        for (_, b), fut in zip(chunks, futures, strict=True):
-            results += fut.result()
-            if progress is not None:
-                progress(b, n)
+    _WORK = (hazard_geoms, releases)
+    try:
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures = [pool.submit(_account_slice, a, b) for a, b in chunks]
+            for (_, b), fut in zip(chunks, futures, strict=True):
+                results += fut.result()
+                if progress is not None:
+                    progress(b, n)
+    finally:
+        _WORK = None
     return results
 
 
