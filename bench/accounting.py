@@ -142,8 +142,13 @@ def main(argv: list[str] | None = None) -> dict:
     print(json.dumps(result))
     print(f"import: {result['import_features_per_s']:,} features/s (target >= 20,000)")
     print(
-        f"statistics: {stats_s:.2f} s (target < 10 s); GeoPandas overlay {base_s:.2f} s; "
-        f"ratio {result['stats_speedup_vs_geopandas']}x (target >= 5x)"
+        f"statistics (accounts kept by the store): {stats_s:.2f} s (target < 10 s); "
+        f"GeoPandas overlay {base_s:.2f} s; ratio {result['stats_speedup_vs_geopandas']}x "
+        "(target >= 5x)"
+    )
+    print(
+        f"statistics recomputed from every geometry: {recompute_s:.2f} s; ratio "
+        f"{result['recompute_speedup_vs_geopandas']}x"
     )
     print(
         f"agreement with GeoPandas: max difference {result['max_relative_difference']:.2e} "

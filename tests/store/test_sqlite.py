@@ -89,7 +89,7 @@ def test_missing_database_is_a_clear_error(tmp_path):
 
 def test_parallel_accounting_equals_serial(store, monkeypatch):
     """Whole-programme recomputes fork workers; their accounts equal the serial ones."""
-    import clearfield.store.sqlite as sqlite_store
+    import clearfield.store.sqlite_accounts as sqlite_store
     from clearfield.scenario import generate
 
     services.import_features(store, generate(scale=0.05, seed=2).features, source="s", actor="t")

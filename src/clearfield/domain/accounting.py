@@ -36,6 +36,7 @@ from clearfield.domain.enums import ActivityKind, ReleaseCategory, ReviewStatus
 from clearfield.domain.geometry import to_equal_area
 
 __all__ = [
+    "ACCOUNT_FIELDS",
     "OUTSIDE_TOLERANCE_M2",
     "HazardRelease",
     "Release",
@@ -43,6 +44,16 @@ __all__ = [
     "account_hazard",
     "account_hazards",
 ]
+
+ACCOUNT_FIELDS = (
+    "hazard_m2",
+    "cancelled_m2",
+    "reduced_m2",
+    "cleared_m2",
+    "remaining_m2",
+    "outside_m2",
+)
+"""A hazard's land release account, as the store keeps it and exports write it."""
 
 OUTSIDE_TOLERANCE_M2 = 1.0
 """A release may stray this far outside its hazard (digitising slivers) before it is flagged."""

@@ -35,6 +35,7 @@ import numpy as np
 import orjson
 import shapely
 
+from clearfield.domain.accounting import ACCOUNT_FIELDS
 from clearfield.domain.enums import HazardStatus, ReviewStatus
 from clearfield.domain.geometry import parse_geometry
 from clearfield.domain.records import RECORD_TYPES, Casualty, Hazard, Record
@@ -51,21 +52,8 @@ __all__ = [
 
 # Properties Clearfield writes on export that are derived, not data: read back, ignored.
 DERIVED_PROPERTIES = frozenset(
-    {
-        "record_type",
-        "version",
-        "area_m2",
-        "current",
-        "repaired",
-        "quality_flags",
-        "stored_at",
-        "hazard_m2",
-        "cancelled_m2",
-        "reduced_m2",
-        "cleared_m2",
-        "remaining_m2",
-        "outside_m2",
-    }
+    {"record_type", "version", "area_m2", "current", "repaired", "quality_flags", "stored_at"}
+    | set(ACCOUNT_FIELDS)
 )
 
 _TEXT_LIMIT = 10_000

@@ -20,6 +20,16 @@ class FileError(ClearfieldError):
     code = "BAD_FILE"
 
 
+def json_lists(geometry: Any) -> Any:
+    """A GeoJSON mapping with lists for tuples (Shapely's ``mapping`` gives tuples; files,
+    and the geometry checks, have JSON arrays)."""
+    if isinstance(geometry, tuple | list):
+        return [json_lists(g) for g in geometry]
+    if isinstance(geometry, dict):
+        return {k: json_lists(v) for k, v in geometry.items()}
+    return geometry
+
+
 def read_features(path: Path) -> list[Any]:
     """Read the features of a GeoJSON, GeoPackage or CSV (WKT) file, by its suffix."""
     suffix = path.suffix.lower()

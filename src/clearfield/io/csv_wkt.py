@@ -12,7 +12,7 @@ from typing import Any
 
 import shapely
 
-from clearfield.io import FileError
+from clearfield.io import FileError, json_lists
 
 
 def read_csv(path: Path) -> list[Any]:
@@ -38,14 +38,5 @@ def read_csv(path: Path) -> list[Any]:
         props = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
         if None in row:
             raise FileError(f"row {n} has more cells than the header", record=str(path))
-        features.append({"type": "Feature", "properties": props, "geometry": _lists(geometry)})
+        features.append({"type": "Feature", "properties": props, "geometry": json_lists(geometry)})
     return features
-
-
-def _lists(geometry: Any) -> Any:
-    """shapely's mapping gives tuples; the geometry check expects JSON arrays."""
-    if isinstance(geometry, tuple | list):
-        return [_lists(g) for g in geometry]
-    if isinstance(geometry, dict):
-        return {k: _lists(v) for k, v in geometry.items()}
-    return geometry

@@ -17,7 +17,7 @@ import pyogrio.raw
 import shapely
 from pyproj import CRS, Transformer
 
-from clearfield.io import FileError
+from clearfield.io import FileError, json_lists
 
 
 def read_gpkg(path: Path) -> list[Any]:
@@ -41,7 +41,7 @@ def read_gpkg(path: Path) -> list[Any]:
                 if value is not None:
                     props[name] = value
             geom = None if geoms is None or geoms[k] is None else shapely.geometry.mapping(geoms[k])
-            features.append({"type": "Feature", "properties": props, "geometry": _lists(geom)})
+            features.append({"type": "Feature", "properties": props, "geometry": json_lists(geom)})
     if not features:
         raise FileError(
             "no layer named after a record type (hazard, activity, ...)", record=str(path)
@@ -73,14 +73,6 @@ def _plain(value: Any) -> Any:
         except ValueError:
             return value
     return value
-
-
-def _lists(geometry: Any) -> Any:
-    if isinstance(geometry, tuple | list):
-        return [_lists(g) for g in geometry]
-    if isinstance(geometry, dict):
-        return {k: _lists(v) for k, v in geometry.items()}
-    return geometry
 
 
 def write_layer(path: Path, layer: str, rows: list[dict[str, Any]], geoms: list[Any]) -> None:

@@ -9,10 +9,7 @@ flags and the land release accounts they change are all stored, or none of them.
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -29,13 +26,14 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 
-from clearfield.domain.accounting import HazardRelease, Release, account_hazards
-from clearfield.domain.enums import ActivityKind, ReviewStatus
+from clearfield.domain.enums import ReviewStatus
 from clearfield.domain.parse import build_record, record_values
 from clearfield.domain.records import RECORD_TYPES, Record
 from clearfield.domain.review import check_transition
 from clearfield.errors import NotFound, StoreError
 from clearfield.store.base import NewVersion, QualityFlag, StoredRecord, VersionInfo
+from clearfield.store.sqlite_accounts import refresh
+from clearfield.store.sqlite_stats import StatisticsQueries
 
 __all__ = ["SQLiteStore", "migrate"]
 
@@ -79,7 +77,7 @@ def migrate(engine: Engine) -> str:
     return head or ""
 
 
-class SQLiteStore:
+class SQLiteStore(StatisticsQueries):
     """The embedded store. ``SQLiteStore.open("sqlite:///clearfield.db")`` creates or opens one."""
 
     def __init__(self, path: Path, engine: Engine, url: str):
@@ -276,112 +274,6 @@ class SQLiteStore:
             rows = conn.exec_driver_sql(sql + " ORDER BY pk", args).mappings().all()
         return [dict(r) for r in rows]
 
-    def count(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
-        """One value from a read-only query (for stats and checks)."""
-        with self.engine.connect() as conn:
-            return conn.exec_driver_sql(sql, args).scalar()
-
-    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self.engine.connect() as conn:
-            return [tuple(r) for r in conn.exec_driver_sql(sql, args)]
-
-    # --- statistics -----------------------------------------------------------------------
-
-    def hazard_totals(self, by: str | None) -> list[tuple[Any, ...]]:
-        """(group, status, count, hazard m², remaining m²) over counted hazards."""
-        key = _GROUP_HAZARD[by]
-        return self.query(
-            f"SELECT {key}, v.kind, COUNT(*), SUM(a.hazard_m2), SUM(a.remaining_m2) "
-            "FROM hazard_account a JOIN record_version v ON v.pk = a.version_pk "
-            "GROUP BY 1, 2 ORDER BY 1, 2"
-        )
-
-    def release_totals(
-        self, by: str | None, since: date | None, until: date | None
-    ) -> list[tuple[Any, ...]]:
-        """(group, category, released m², outside m²) over approved releases in the period."""
-        key = _GROUP_RELEASE[by]
-        return self.query(
-            f"SELECT {key}, r.category, SUM(r.released_m2), SUM(r.outside_m2) "
-            "FROM release_account r JOIN hazard_account a ON a.entity_pk = r.hazard_pk "
-            "JOIN record_version v ON v.pk = a.version_pk "
-            "WHERE r.end_date >= ? AND r.end_date <= ? GROUP BY 1, 2 ORDER BY 1, 2",
-            (_iso(since) or "0000-01-01", _iso(until) or "9999-12-31"),
-        )
-
-    def personnel(self, by: str | None) -> list[tuple[Any, ...]]:
-        """(group, team kind, personnel) over counted teams."""
-        key = {"organisation": "v.organisation"}.get(by or "", "NULL")
-        return self.query(
-            f"SELECT {key}, v.kind, SUM(json_extract(v.properties, '$.personnel')) "
-            "FROM record_version v JOIN entity e ON e.pk = v.entity_pk "
-            "WHERE e.record_type = 'team' AND v.is_counted = 1 GROUP BY 1, 2"
-        )
-
-    def asset_summary(self) -> dict[str, int]:
-        rows = self.query(
-            "SELECT json_extract(v.properties, '$.condition'), COUNT(*) FROM record_version v "
-            "JOIN entity e ON e.pk = v.entity_pk WHERE e.record_type = 'asset' AND v.is_counted = 1 "
-            "GROUP BY 1"
-        )
-        counts = {(c or "damaged"): n for c, n in rows}
-        return {"count": sum(counts.values()), "restored": counts.get("restored", 0)}
-
-    def hazard_accounts(self) -> dict[str, dict[str, float]]:
-        """Hazard id → its land release account (m²)."""
-        rows = self.query(
-            "SELECT e.record_id, a.hazard_m2, a.cancelled_m2, a.reduced_m2, a.cleared_m2, "
-            "a.remaining_m2, a.outside_m2 FROM hazard_account a JOIN entity e ON e.pk = a.entity_pk"
-        )
-        names = (
-            "hazard_m2",
-            "cancelled_m2",
-            "reduced_m2",
-            "cleared_m2",
-            "remaining_m2",
-            "outside_m2",
-        )
-        return {r[0]: dict(zip(names, r[1:], strict=True)) for r in rows}
-
-    def pending_count(self) -> int:
-        return int(
-            self.count(
-                "SELECT COUNT(*) FROM record_version WHERE is_current = 1 AND review_status = 'submitted'"
-            )
-        )
-
-    def open_hazards(self) -> list[tuple[str, BaseGeometry]]:
-        """Counted hazards with ground left to release: (id, hazard polygon)."""
-        rows = self.query(
-            "SELECT e.record_id, v.geometry FROM hazard_account a "
-            "JOIN record_version v ON v.pk = a.version_pk JOIN entity e ON e.pk = a.entity_pk "
-            "WHERE a.remaining_m2 > 1.0"
-        )
-        geoms = shapely.from_wkb([wkb for _, wkb in rows]) if rows else []
-        return [(rid, g) for (rid, _), g in zip(rows, geoms, strict=True)]
-
-    def approved_releases(self, hazard_ids: Iterable[str]) -> dict[str, list[BaseGeometry]]:
-        """Hazard id → the polygons of its counted (approved) release activities."""
-        wanted = list(set(hazard_ids))
-        out: dict[str, list[BaseGeometry]] = {h: [] for h in wanted}
-        if not wanted:
-            return out
-        with self.engine.connect() as conn:
-            conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS wanted (id TEXT PRIMARY KEY)")
-            conn.exec_driver_sql("DELETE FROM wanted")
-            _many(conn, "INSERT INTO wanted (id) VALUES (?)", [(h,) for h in wanted])
-            rows = conn.exec_driver_sql(
-                "SELECT h.record_id, v.geometry FROM record_version v "
-                "JOIN entity h ON h.pk = v.parent_pk JOIN entity e ON e.pk = v.entity_pk "
-                "WHERE e.record_type = 'activity' AND v.is_counted = 1 "
-                "AND h.record_id IN (SELECT id FROM wanted)"
-            ).all()
-            conn.rollback()
-        geoms = shapely.from_wkb([wkb for _, wkb in rows]) if rows else []
-        for (hid, _), g in zip(rows, geoms, strict=True):
-            out[hid].append(g)
-        return out
-
     # --- writing --------------------------------------------------------------------------
 
     def write(
@@ -483,7 +375,7 @@ class SQLiteStore:
                 flags,
             )
             _update_current(conn, touched)
-            _refresh(conn, hazards)
+            refresh(conn, hazards)
 
     def review(
         self, record_type: str, record_id: str, status: ReviewStatus, reason: str | None, actor: str
@@ -522,9 +414,9 @@ class SQLiteStore:
             )
             _update_current(conn, {epk})
             if record_type == "hazard":
-                _refresh(conn, {epk})
+                refresh(conn, {epk})
             elif record_type == "activity" and parent is not None:
-                _refresh(conn, {parent})
+                refresh(conn, {parent})
         return self.history(record_type, record_id)[version - 1]
 
     def refresh_accounts(self, *, progress: Any = None) -> int:
@@ -536,27 +428,9 @@ class SQLiteStore:
             }
             conn.exec_driver_sql("DELETE FROM release_account")
             conn.exec_driver_sql("DELETE FROM hazard_account")
-            _refresh(conn, pks, progress=progress)
+            refresh(conn, pks, progress=progress)
         return len(pks)
 
-
-_KIND = {k.value: k for k in ActivityKind}
-_GROUP_HAZARD = {
-    None: "NULL",
-    "organisation": "v.organisation",
-    "district": "v.district",
-    "month": "substr(v.info_date, 1, 7)",
-    "status": "v.kind",
-    "hazard": "(SELECT record_id FROM entity WHERE pk = v.entity_pk)",
-}
-_GROUP_RELEASE = {
-    None: "NULL",
-    "organisation": "r.organisation",
-    "district": "v.district",
-    "month": "substr(r.end_date, 1, 7)",
-    "status": "v.kind",
-    "hazard": "(SELECT record_id FROM entity WHERE pk = v.entity_pk)",
-}
 
 _SELECT = (
     "SELECT e.record_id, v.version, v.stored_at, v.review_status, v.rejection_reason, "
@@ -642,125 +516,6 @@ def _update_current(conn: Connection, entity_pks: set[int]) -> None:
         "  ORDER BY w.info_date DESC, w.version DESC LIMIT 1), 0) "
         "WHERE entity_pk IN (SELECT pk FROM touched)"
     )
-
-
-def _refresh(conn: Connection, hazard_pks: set[int], progress: Any = None) -> None:
-    """Recompute the accounts of these hazards from their counted versions and releases."""
-    if not hazard_pks:
-        return
-    conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS refresh (pk INTEGER PRIMARY KEY)")
-    conn.exec_driver_sql("DELETE FROM refresh")
-    _many(conn, "INSERT INTO refresh (pk) VALUES (?)", [(p,) for p in hazard_pks])
-    conn.exec_driver_sql("DELETE FROM hazard_account WHERE entity_pk IN (SELECT pk FROM refresh)")
-    conn.exec_driver_sql("DELETE FROM release_account WHERE hazard_pk IN (SELECT pk FROM refresh)")
-    hz = conn.exec_driver_sql(
-        "SELECT v.entity_pk, v.pk, v.geometry FROM record_version v "
-        "WHERE v.is_counted = 1 AND v.entity_pk IN (SELECT pk FROM refresh) ORDER BY v.entity_pk"
-    ).all()
-    acts = conn.exec_driver_sql(
-        "SELECT v.parent_pk, v.entity_pk, e.record_id, v.kind, v.info_date, v.organisation, "
-        "v.geometry FROM record_version v JOIN entity e ON e.pk = v.entity_pk "
-        "WHERE e.record_type = 'activity' AND v.is_counted = 1 "
-        "AND v.parent_pk IN (SELECT pk FROM refresh)"
-    ).all()
-    if not hz:
-        return
-    index = {row[0]: i for i, row in enumerate(hz)}
-    hazard_geoms = shapely.from_wkb([row[2] for row in hz])
-    act_geoms = shapely.from_wkb([row[6] for row in acts]) if acts else []
-    releases: list[list[Release]] = [[] for _ in hz]
-    meta: dict[str, tuple[int, str, str | None]] = {}
-    for row, geom in zip(acts, act_geoms, strict=True):
-        parent, epk, rid, kind, end, org, _ = row
-        releases[index[parent]].append(
-            Release(rid, _KIND[kind], date.fromisoformat(end), ReviewStatus.APPROVED, geom)
-        )
-        meta[rid] = (epk, end, org)
-    results = _account(hazard_geoms, releases, progress)
-    _many(
-        conn,
-        "INSERT INTO hazard_account (entity_pk, version_pk, hazard_m2, cancelled_m2, reduced_m2, "
-        "cleared_m2, remaining_m2, outside_m2) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                row[0],
-                row[1],
-                r.hazard_m2,
-                r.cancelled_m2,
-                r.reduced_m2,
-                r.cleared_m2,
-                r.remaining_m2,
-                r.outside_m2,
-            )
-            for row, r in zip(hz, results, strict=True)
-        ],
-    )
-    rel_rows = []
-    for row, r, rels in zip(hz, results, releases, strict=True):
-        for rel in rels:
-            epk, end, org = meta[rel.id]
-            rel_rows.append(
-                (
-                    epk,
-                    row[0],
-                    rel.kind.release.value,
-                    r.first_release.get(rel.id, 0.0),
-                    r.outside_by_release.get(rel.id, 0.0),
-                    end,
-                    org,
-                )
-            )
-    _many(
-        conn,
-        "INSERT INTO release_account (activity_pk, hazard_pk, category, released_m2, outside_m2, "
-        "end_date, organisation) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        rel_rows,
-    )
-
-
-PARALLEL_FROM = 20_000  # hazards; below this, starting worker processes costs more than it saves
-_CHUNK = 5_000
-_WORK: tuple[Any, list[list[Release]]] | None = None  # read by forked workers, never pickled
-
-
-def _account_slice(a: int, b: int) -> list[HazardRelease]:
-    assert _WORK is not None
-    hazards, releases = _WORK
-    return account_hazards(hazards[a:b], releases[a:b])
-
-
-def _account(
-    hazard_geoms: Any, releases: list[list[Release]], progress: Any = None
-) -> list[HazardRelease]:
-    """Account hazards in chunks, on every core when there are many (a whole programme).
-
-    Workers are forked so that they see the geometries without copying them; they
-    compute and return accounts only, and never touch the database connection they
-    inherit.
-    """
-    global _WORK
-    n = len(releases)
-    chunks = [(a, min(a + _CHUNK, n)) for a in range(0, n, _CHUNK)]
-    workers = min(os.cpu_count() or 1, 4, len(chunks))
-    results: list[HazardRelease] = []
-    if n < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        for a, b in chunks:
-            results += account_hazards(hazard_geoms[a:b], releases[a:b])
-            if progress is not None:
-                progress(b, n)
-        return results
-    _WORK = (hazard_geoms, releases)
-    try:
-        ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = [pool.submit(_account_slice, a, b) for a, b in chunks]
-            for (_, b), fut in zip(chunks, futures, strict=True):
-                results += fut.result()
-                if progress is not None:
-                    progress(b, n)
-    finally:
-        _WORK = None
-    return results
 
 
 def _stored(record_type: str, row: Any) -> StoredRecord:
