@@ -209,3 +209,35 @@ def test_every_record_field_is_documented():
         section = doc.split(f"## `{rtype}`", 1)[1].split("\n## ", 1)[0]
         for prop in _props_of(cls)[0]:
             assert f"| `{prop}` |" in section, f"docs/records.md lacks {rtype}.{prop}"
+
+
+def test_scenario_demo_check_and_personal_data(tmp_path, cli_env):
+    db = tmp_path / "cli.db"
+    built = cf(cli_env, "scenario", "--scale", "0.01", "--seed", "4")
+    assert "built Veloria" in built.stdout
+    again = cf(cli_env, "scenario", "--scale", "0.01", ok=False)
+    assert again.returncode == 1 and "--replace" in again.stderr
+    s = stats(cli_env)
+    assert s["personnel"] == {"sappers": 10, "construction_workers": 50}
+    assert s["hazards"]["count"] == 50 and s["pending_review"] > 0
+    assert stats(cli_env, "--recompute")["released_m2"] == pytest.approx(s["released_m2"])
+    flags = json.loads(cf(cli_env, "check", "--json").stdout)
+    assert {f["code"] for f in flags} <= {"RELEASE_OUTSIDE_HAZARD", "HAZARD_OVERLAP"}
+    cf(cli_env, "export", tmp_path / "full.geojson")
+    cf(cli_env, "export", tmp_path / "public.geojson", "--no-personal-data")
+    full = json.loads((tmp_path / "full.geojson").read_text())
+    public = json.loads((tmp_path / "public.geojson").read_text())
+    assert full["programme"]["synthetic"] == "true"
+
+    def names(doc):
+        return [
+            c.get("name") for f in doc["features"] for c in f["properties"].get("casualties", [])
+        ]
+
+    assert any(names(full)) and not any(names(public))
+    # demo replaces a synthetic database, never one holding real records
+    real = dict(cli_env, CLEARFIELD_DATABASE=f"sqlite:///{tmp_path / 'real.db'}")
+    cf(real, "import", write(tmp_path / "p.geojson", base_programme()))
+    refused = cf(real, "demo", ok=False)
+    assert refused.returncode == 1 and "real (non-synthetic) data" in refused.stderr
+    assert db.exists()
