@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+import shapely
 from shapely import box
 
 from clearfield import services
@@ -44,6 +45,16 @@ def test_bbox_queries_use_the_rtree_and_exact_geometry(store):
     assert [r for r, _ in store.geometries_near("hazard", (X0, Y0, X0 + 0.001, Y0 + 0.001))] == [
         "HA-1"
     ]
+    # a diagonal hazard whose box covers the window but whose polygon does not reach it
+    diagonal = shapely.Polygon([(X0, Y0 + 2), (X0 + 0.1, Y0 + 2), (X0 + 0.1, Y0 + 2.1)])
+    load(store, [hazard(id="HA-3", geom=diagonal)])
+    corner = (X0 + 0.001, Y0 + 2.08, X0 + 0.01, Y0 + 2.099)
+    in_box = store.count(
+        "SELECT COUNT(*) FROM record_bbox WHERE maxx >= ? AND minx <= ? AND maxy >= ? AND miny <= ?",
+        (corner[0], corner[2], corner[1], corner[3]),
+    )
+    assert in_box == 1
+    assert [s.record.id for s in store.records("hazard", bbox=corner)] == []
 
 
 def test_a_failing_write_leaves_nothing(store):

@@ -223,9 +223,13 @@ class SQLiteStore(StatisticsQueries):
             )
             args += [bbox[0], bbox[2], bbox[1], bbox[3]]
         sql.append("ORDER BY e.pk")
+        window = shapely.box(*bbox) if bbox is not None else None
         with self.engine.connect() as conn:
             for row in conn.exec_driver_sql(" ".join(sql), tuple(args)):
-                yield _stored(record_type, row)
+                stored = _stored(record_type, row)
+                # the R*Tree gives boxes that touch the window; Shapely decides exactly
+                if window is None or shapely.intersects(stored.record.geometry, window):
+                    yield stored
 
     def history(self, record_type: str, record_id: str) -> list[StoredRecord]:
         with self.engine.connect() as conn:
