@@ -16,8 +16,7 @@ import shapely
 from clearfield.domain.parse import record_properties
 from clearfield.domain.records import RECORD_TYPES
 from clearfield.io import FileError
-from clearfield.store.base import StoredRecord
-from clearfield.store.sqlite import SQLiteStore
+from clearfield.store.base import Store, StoredRecord
 
 __all__ = ["FORMATS", "export"]
 
@@ -26,7 +25,7 @@ Progress = Callable[[str, int, int], None]
 
 
 def _rows(
-    store: SQLiteStore, record_type: str, personal_data: bool, accounts: dict[str, Any]
+    store: Store, record_type: str, personal_data: bool, accounts: dict[str, Any]
 ) -> Iterator[tuple[dict[str, Any], Any]]:
     for s in store.records(record_type):
         yield _row(s, personal_data, accounts), s.record.geometry
@@ -46,7 +45,7 @@ def _row(s: StoredRecord, personal_data: bool, accounts: dict[str, Any]) -> dict
 
 
 def export(
-    store: SQLiteStore,
+    store: Store,
     path: Path,
     *,
     personal_data: bool = True,

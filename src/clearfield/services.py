@@ -24,7 +24,7 @@ from clearfield.domain.geometry import area_m2
 from clearfield.domain.parse import parse_features, record_values
 from clearfield.domain.records import RECORD_TYPES, Record
 from clearfield.errors import ImportRejected, RecordError, StoreError
-from clearfield.store.base import NewVersion, StoredRecord
+from clearfield.store.base import NewVersion, Store, StoredRecord
 from clearfield.store.sqlite import SQLiteStore
 
 __all__ = ["ImportReport", "import_features", "open_store", "review"]
@@ -32,7 +32,7 @@ __all__ = ["ImportReport", "import_features", "open_store", "review"]
 Progress = Callable[[str, int, int], None]
 
 
-def open_store(url: str, *, create: bool = True) -> SQLiteStore:
+def open_store(url: str, *, create: bool = True) -> Store:
     """Open the store a database URL names (SQLite today; PostgreSQL in a later issue)."""
     if url.startswith("sqlite:///"):
         return SQLiteStore.open(url, create=create)
@@ -81,7 +81,7 @@ def content_hash(
 
 
 def import_features(
-    store: SQLiteStore,
+    store: Store,
     features: list[Any],
     *,
     source: str,
@@ -164,7 +164,7 @@ def _ids_in_file(features: list[Any]) -> dict[str, set[str]]:
 
 
 def _check_references(
-    store: SQLiteStore,
+    store: Store,
     by_type: dict[str, list[tuple[int, Record, str | None]]],
     in_file: dict[str, set[str]],
 ) -> list[RecordError]:
@@ -194,7 +194,7 @@ def _check_references(
 
 
 def _resolve_versions(
-    store: SQLiteStore,
+    store: Store,
     by_type: dict[str, list[tuple[int, Record, str | None]]],
     today: date,
     report: ImportReport,
@@ -269,7 +269,7 @@ def _resolve_versions(
     return out
 
 
-def _quality(store: SQLiteStore, versions: list[NewVersion], report: ImportReport) -> None:
+def _quality(store: Store, versions: list[NewVersion], report: ImportReport) -> None:
     """Attach geocheck-style flags and areas to the versions about to be written."""
     by_type: dict[str, list[NewVersion]] = defaultdict(list)
     for nv in versions:
@@ -310,7 +310,7 @@ def _quality(store: SQLiteStore, versions: list[NewVersion], report: ImportRepor
 
 
 def review(
-    store: SQLiteStore,
+    store: Store,
     record_type: str,
     record_id: str,
     status: ReviewStatus,
@@ -324,7 +324,7 @@ def review(
     return store.review(record_type, record_id, status, reason, actor)
 
 
-def pending(store: SQLiteStore, record_type: str | None = None) -> list[StoredRecord]:
+def pending(store: Store, record_type: str | None = None) -> list[StoredRecord]:
     """The review queue: current versions waiting for an IM officer, oldest first."""
     types = [record_type] if record_type else list(RECORD_TYPES)
     out = []

@@ -16,7 +16,7 @@ import shapely
 
 from clearfield.domain.access import blocking
 from clearfield.domain.enums import AssetCondition, HazardStatus, ReleaseCategory, TeamKind
-from clearfield.store.sqlite import SQLiteStore
+from clearfield.store.base import Store
 
 __all__ = ["GROUPINGS", "blocked_assets", "programme_stats"]
 
@@ -28,7 +28,7 @@ def _empty_release() -> dict[str, float]:
 
 
 def programme_stats(
-    store: SQLiteStore,
+    store: Store,
     *,
     by: str | None = None,
     since: date | None = None,
@@ -77,7 +77,7 @@ def programme_stats(
     return result
 
 
-def _groups(store: SQLiteStore, by: str, since: date | None, until: date | None) -> dict[str, Any]:
+def _groups(store: Store, by: str, since: date | None, until: date | None) -> dict[str, Any]:
     groups: dict[str, dict[str, Any]] = defaultdict(
         lambda: {"hazards": 0, "area_m2": 0.0, "remaining_m2": 0.0, "released_m2": _empty_release()}
     )
@@ -96,7 +96,7 @@ def _groups(store: SQLiteStore, by: str, since: date | None, until: date | None)
     return dict(sorted(groups.items()))
 
 
-def blocked_assets(store: SQLiteStore) -> dict[str, list[str]]:
+def blocked_assets(store: Store) -> dict[str, list[str]]:
     """Asset id → hazards still blocking it (remaining ground within its access buffer)."""
     assets = [
         (s.record.id, s.record.geometry, s.record.buffer_m)  # type: ignore[attr-defined]
