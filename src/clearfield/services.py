@@ -99,7 +99,8 @@ def import_features(
     errors: list[RecordError] = []
     parsed: list[tuple[int, Record, str | None]] = []
     total = len(features)
-    for i, rec, note in parse_features(features, repair=repair):
+    checking = None if progress is None else lambda d, t: progress("checking records", d, t)
+    for i, rec, note in parse_features(features, repair=repair, progress=checking):
         if isinstance(rec, RecordError):
             errors.append(rec)
             continue

@@ -25,7 +25,7 @@ import math
 import types
 import typing
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from enum import Enum
 from functools import cache
@@ -420,7 +420,10 @@ def parse_feature(feature: Any, *, index: int, repair: bool = False) -> tuple[Re
 
 
 def parse_features(
-    features: Sequence[Any], *, repair: bool = False
+    features: Sequence[Any],
+    *,
+    repair: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[tuple[int, Record | RecordError, str | None]]:
     """Parse many features at once: ``(index, record or the error, repair note)`` for each.
 
@@ -448,6 +451,8 @@ def parse_features(
     fast = _fast_geometries(heads, texts)
     out: list[tuple[int, Record | RecordError, str | None]] = []
     for (i, feature, cls), geom in zip(heads, fast, strict=True):
+        if progress is not None and i % 20_000 == 0:
+            progress(i, len(heads))
         try:
             if cls is None or geom is None:
                 rec, note = parse_feature(feature, index=i, repair=repair)
