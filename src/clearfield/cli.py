@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -279,17 +280,7 @@ def check(database: Database = None, as_json: JsonFlag = False) -> None:
     except ClearfieldError as exc:
         _fail(exc)
     if as_json:
-        sys.stdout.write(
-            json.dumps(
-                [
-                    f.__dict__
-                    if hasattr(f, "__dict__")
-                    else {k: getattr(f, k) for k in f.__slots__}
-                    for f in flags
-                ]
-            )
-            + "\n"
-        )
+        sys.stdout.write(json.dumps([dataclasses.asdict(f) for f in flags]) + "\n")
         return
     t = Table(title=f"{len(flags)} data quality flags")
     for col in ("record", "version", "check", "message"):

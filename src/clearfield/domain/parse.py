@@ -378,11 +378,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return [v.value if isinstance(v, Enum) else _plain(v) for v in value]
     if isinstance(value, Casualty):
-        return {
-            k: _plain(getattr(value, k))
-            for k in Casualty.__slots__
-            if getattr(value, k) is not None
-        }
+        return {k: _plain(v) for k, v in dataclasses.asdict(value).items() if v is not None}
     return value
 
 
