@@ -54,13 +54,33 @@ Actor = Annotated[
 ]
 
 
-def _fail(exc: ClearfieldError) -> None:
+def _fail(exc: ClearfieldError, as_json: bool = False) -> None:
+    """Print the error (one unwrapped line per fault, for people and for grep) and exit."""
+    if as_json:
+        faults = exc.errors if isinstance(exc, ImportRejected) else [exc]
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "error": exc.code,
+                    "message": str(exc),
+                    "faults": [
+                        {
+                            "record": e.record,
+                            "field": getattr(e, "field", None),
+                            "reason": e.message,
+                        }
+                        for e in faults
+                    ],
+                }
+            )
+            + "\n"
+        )
     if isinstance(exc, ImportRejected):
-        err.print(f"[bold red]rejected[/] {exc}", highlight=False)
+        err.print(f"[bold red]rejected[/] {exc}", highlight=False, soft_wrap=True)
         for e in exc.errors:
-            err.print(f"  {e}", highlight=False, markup=False)
+            err.print(f"  {e}", highlight=False, markup=False, soft_wrap=True)
     else:
-        err.print(f"[bold red]error[/] {exc}", highlight=False)
+        err.print(f"[bold red]error[/] {exc}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=1 if not isinstance(exc, ImportRejected) else 2)
 
 
@@ -117,30 +137,37 @@ def import_(
     from clearfield.io import read_features
 
     try:
+        features = read_features(file)  # before opening: a bad file creates no database
         store = _open(database)
+        if store.programme().get("synthetic") == "true":
+            err.print(
+                "[yellow]warning[/] this database holds synthetic (demo) data; records "
+                "imported here are mixed with it"
+            )
         with _progress(not as_json) as progress:
-            progress("reading " + file.name, 0, 1)
-            features = read_features(file)
             report = services.import_features(
                 store, features, source=str(file), actor=actor, repair=repair, progress=progress
             )
         store.close()
     except ClearfieldError as exc:
-        _fail(exc)
+        _fail(exc, as_json)
     if as_json:
         out.print_json(json.dumps(report.as_dict()))
         return
     out.print(
         f"imported {file}: {report.written} written "
-        f"({_counts(report.created)} new; {_counts(report.versioned)} new versions), "
-        f"{sum(report.unchanged.values())} unchanged"
+        f"(new: {_counts(report.created)}; new versions: {_counts(report.versioned)}), "
+        f"{sum(report.unchanged.values())} unchanged",
+        soft_wrap=True,
     )
     for line in report.repaired:
-        out.print(f"  repaired {line}", markup=False)
+        out.print(f"  repaired {line}", markup=False, soft_wrap=True)
     if report.flags:
-        out.print(f"  {len(report.flags)} data quality flags (see `clearfield check`):")
+        out.print(f"  {len(report.flags)} data quality flags (all: `clearfield check`):")
         for line in report.flags[:20]:
-            out.print(f"    {line}", markup=False)
+            out.print(f"    {line}", markup=False, soft_wrap=True)
+        if len(report.flags) > 20:
+            out.print(f"    ... and {len(report.flags) - 20} more")
 
 
 def _counts(d: dict[str, int]) -> str:
@@ -202,11 +229,16 @@ def stats(
     if by is not None and by not in GROUPINGS:
         err.print(f"[bold red]error[/] --by must be one of {', '.join(GROUPINGS)}, not {by!r}")
         raise typer.Exit(1)
-    try:
-        period = tuple(date.fromisoformat(d) if d else None for d in (since, until))
-    except ValueError as exc:
-        err.print(f"[bold red]error[/] --from/--to: {exc}")
-        raise typer.Exit(1) from None
+    period: list[date | None] = []
+    for flag, text in (("--from", since), ("--to", until)):
+        try:
+            period.append(date.fromisoformat(text) if text else None)
+        except ValueError:
+            err.print(f"[bold red]error[/] {flag} {text!r} is not a date (YYYY-MM-DD)")
+            raise typer.Exit(1) from None
+    if period[0] and period[1] and period[1] < period[0]:
+        err.print(f"[bold red]error[/] --to {until} is before --from {since}")
+        raise typer.Exit(1)
     try:
         store = _open(database, create=False)
         if recompute:
@@ -225,6 +257,9 @@ def _print_stats(s: dict[str, Any], programme: dict[str, str]) -> None:
     title = programme.get("programme", "Clearfield programme")
     if programme.get("synthetic") == "true" and "synthetic" not in title.lower():
         title += " (synthetic data)"
+    if "period" in s:
+        span = f"{s['period']['from'] or 'the start'} to {s['period']['to'] or 'today'}"
+        title += f"\nreleases ending {span}; hazards and remaining area as of today"
     t = Table(title=title, show_header=False)
     t.add_column(style="bold")
     t.add_column(justify="right")
@@ -301,7 +336,11 @@ def scenario(
     ] = 1.0,
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same scenario.")] = 1,
     replace: Annotated[
-        bool, typer.Option("--replace", help="Delete an existing SQLite database file first.")
+        bool,
+        typer.Option(
+            "--replace",
+            help="Replace an existing scenario database (never one holding real records).",
+        ),
     ] = False,
     database: Database = None,
 ) -> None:
@@ -321,6 +360,13 @@ def _build_scenario(database: str | None, scale: float, seed: int, replace: bool
                 "another --database"
             )
             raise typer.Exit(1)
+        why = services.replaceable(url)
+        if why is not None:
+            err.print(
+                f"[bold red]error[/] {path} will not be replaced: {why}. Choose another "
+                "--database, or move the file away yourself."
+            )
+            raise typer.Exit(1)
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     try:
@@ -333,12 +379,12 @@ def _build_scenario(database: str | None, scale: float, seed: int, replace: bool
                 store,
                 scen.features,
                 source=f"scenario scale={scale} seed={seed}",
-                actor="scenario",
+                actor=services.SCENARIO_ACTOR,
                 progress=progress,
             )
             meta = dict(scen.metadata)
             meta.update({f"context.{k}": json.dumps(v) for k, v in scen.context.items()})
-            store.set_programme(meta, actor="scenario")
+            store.set_programme(meta, actor=services.SCENARIO_ACTOR)
     except ClearfieldError as exc:
         _fail(exc)
     out.print(
@@ -351,22 +397,9 @@ def _build_scenario(database: str | None, scale: float, seed: int, replace: bool
 @app.command()
 def demo(database: Database = None) -> None:
     """Build the reference scenario (scale 1, seed 1) into the database, replacing a previous
-    demo, and print its statistics."""
+    demo (never a database holding real records), and print its statistics."""
     from clearfield.stats import programme_stats
 
-    url = database_url(database)
-    path = Path(url.removeprefix("sqlite:///"))
-    if path.exists():
-        try:
-            synthetic = services.open_store(url, create=False).programme().get("synthetic")
-        except ClearfieldError:
-            synthetic = None
-        if synthetic != "true":
-            err.print(
-                f"[bold red]error[/] {path} holds real (non-synthetic) data; `demo` will "
-                "not replace it. Use --database to choose another file."
-            )
-            raise typer.Exit(1)
     store = _build_scenario(database, 1.0, 1, True)
     _print_stats(programme_stats(store), store.programme())
 
@@ -400,7 +433,7 @@ def review_list(
             + "\n"
         )
         return
-    t = Table(title=f"{len(queue)} records waiting for review")
+    t = Table(title=f"{len(queue)} record{'' if len(queue) == 1 else 's'} waiting for review")
     for col in ("type", "id", "version", "stored", "organisation"):
         t.add_column(col)
     for s in queue:
@@ -477,16 +510,30 @@ def review_show(record_type: RecordType, record_id: RecordId, database: Database
         events = store.audit_events(record_type, record_id)
     except ClearfieldError as exc:
         _fail(exc)
+    from clearfield.domain.parse import record_properties
+
     for s in history:
         mark = " (current)" if s.is_current else ""
+        counted = ", counts" if s.is_counted else ""
         out.print(
-            f"version {s.version}{mark}: {s.record.review_status.value}, "
-            f"date of information {s.record.info_date}, stored {s.stored_at}"
+            f"version {s.version}{mark}: {s.record.review_status.value}{counted}, "
+            f"date of information {s.record.info_date}, stored {s.stored_at}",
+            soft_wrap=True,
         )
+        props = record_properties(s.record)
+        for key in ("record_type", "id"):
+            props.pop(key)
+        area = f"; area {s.area_m2:,.0f} m²" if s.area_m2 else ""
+        out.print(f"  {json.dumps(props, ensure_ascii=False)}{area}", markup=False, soft_wrap=True)
+    out.print("audit trail:")
     for e in events:
+        after = json.loads(e["after"]) if e["after"] else {}
+        reason = after.get("rejection_reason") if e["action"] == "rejected" else None
+        note = f" reason: {reason}" if reason else (f" {e['detail']}" if e["detail"] else "")
         out.print(
-            f"  {e['at']} {e['actor']} {e['action']} v{e['version']} {e['detail'] or ''}",
+            f"  {e['at']} {e['actor']} {e['action']} v{e['version']}{note}",
             markup=False,
+            soft_wrap=True,
         )
 
 

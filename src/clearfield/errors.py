@@ -56,6 +56,7 @@ class RecordError(ClearfieldError):
     ):
         super().__init__(message, record=record, code=code)
         self.field = field
+        self.more: list[RecordError] = []  # further faults of the same record
 
     def __str__(self) -> str:
         where = self.record or "record"
@@ -70,9 +71,11 @@ class ImportRejected(ClearfieldError):
     code = "IMPORT_REJECTED"
 
     def __init__(self, source: str, errors: list[RecordError]):
-        noun = "record" if len(errors) == 1 else "records"
-        super().__init__(f"{len(errors)} bad {noun}; nothing was imported", record=source)
-        self.errors = errors
+        faults = [f for e in errors for f in (e, *e.more)]
+        records = len({e.record for e in errors})
+        noun = "record" if records == 1 else "records"
+        super().__init__(f"{records} bad {noun}; nothing was imported", record=source)
+        self.errors = faults
 
 
 class NotFound(ClearfieldError):

@@ -72,9 +72,10 @@ def export(
     if suffix == ".gpkg":
         from clearfield.io.gpkg import write_layer
 
+        meta = {k: v for k, v in store.programme().items() if not k.startswith("context.")}
         for rtype, (rows, geoms) in layers.items():
             if rows:
-                write_layer(path, rtype, rows, geoms)
+                write_layer(path, rtype, rows, geoms, metadata=meta)
     elif suffix == ".geojson":
         from clearfield.io.geojson import write_geojson
 

@@ -23,7 +23,7 @@ from clearfield.domain.enums import ReviewStatus
 from clearfield.domain.geometry import area_m2
 from clearfield.domain.parse import parse_features, record_values
 from clearfield.domain.records import RECORD_TYPES, Record
-from clearfield.errors import ImportRejected, RecordError, StoreError
+from clearfield.errors import ClearfieldError, ImportRejected, RecordError, StoreError
 from clearfield.store.base import NewVersion, Store, StoredRecord
 from clearfield.store.sqlite import SQLiteStore
 
@@ -39,6 +39,31 @@ def open_store(url: str, *, create: bool = True) -> Store:
     if url.startswith(("postgresql://", "postgres://")):
         raise StoreError("the PostgreSQL/PostGIS store is not built yet; use sqlite:///PATH")
     raise StoreError(f"unknown database URL {url!r}; use sqlite:///PATH")
+
+
+SCENARIO_ACTOR = "scenario"
+
+
+def replaceable(url: str) -> str | None:
+    """Why the database at ``url`` must not be replaced by a scenario, or None when it may.
+
+    Only a database that is synthetic and holds nothing but what the generator wrote may
+    be deleted: real records imported into a demo database count as real.
+    """
+    try:
+        store = open_store(url, create=False)
+    except ClearfieldError as exc:
+        return f"it cannot be read as a Clearfield database ({exc})"
+    try:
+        if store.programme().get("synthetic") != "true":
+            return "it holds real (non-synthetic) data"
+        others = store.records_written_by_others(SCENARIO_ACTOR)
+        if others:
+            noun = "record in it was" if others == 1 else "records in it were"
+            return f"{others:,} {noun} imported by hand, not generated"
+        return None
+    finally:
+        store.close()
 
 
 @dataclass
@@ -276,6 +301,7 @@ def _quality(store: Store, versions: list[NewVersion], report: ImportReport) -> 
     for nv in versions:
         if nv.record.geometry is not None:
             by_type[nv.record.RECORD_TYPE].append(nv)
+    extent = store.extent_sample()
     for rtype, items in by_type.items():
         geoms = [nv.record.geometry for nv in items]
         ids = [nv.record.id for nv in items]
@@ -288,9 +314,12 @@ def _quality(store: Store, versions: list[NewVersion], report: ImportReport) -> 
         bbox = tuple(shapely.total_bounds(arr))
         near = store.geometries_near(rtype, bbox)  # type: ignore[arg-type]
         near = [(rid, g) for rid, g in near if rid not in set(ids)]
-        flags = quality.duplicates(geoms, ids, {quality.normalised_wkb(g): rid for rid, g in near})
+        flags = []
+        if polygonal:  # teams share a base town and finds a site: only areas should not repeat
+            stored = {quality.normalised_wkb(g): rid for rid, g in near}
+            flags += quality.duplicates(geoms, ids, stored)
         flags += quality.long_segments(geoms)
-        flags += quality.swapped_coordinates(geoms, [g for _, g in near[:5000]])
+        flags += quality.swapped_coordinates(geoms, extent)
         if rtype == "hazard":
             flags += quality.large_hazards(geoms, [nv.area_m2 for nv in items])
             flags += quality.overlaps(geoms, ids, [g for _, g in near], [rid for rid, _ in near])

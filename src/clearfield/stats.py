@@ -66,6 +66,7 @@ def programme_stats(
             "restored": assets["restored"],
         },
         "pending_review": store.pending_count(),
+        "synthetic": store.programme().get("synthetic") == "true",
     }
     if since or until:
         result["period"] = {

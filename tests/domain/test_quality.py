@@ -47,5 +47,10 @@ def test_release_outside_parent():
 def test_swapped_coordinates():
     ref = [shapely.affinity.translate(square, xoff=0.1 * i, yoff=0.05 * i) for i in range(10)]
     swapped = box(Y0, X0, Y0 + 0.01, X0 + 0.01)
-    flags = quality.swapped_coordinates([swapped, square], ref)
+    points = [(g.centroid.x, g.centroid.y) for g in ref]
+    flags = quality.swapped_coordinates([swapped, square], points)
     assert [(f[0], f[1]) for f in flags] == [(0, "SWAPPED_COORDINATES")]
+    # a whole file with its columns swapped is caught against what is stored
+    whole = [shapely.affinity.translate(swapped, xoff=0.01 * i) for i in range(6)]
+    assert len(quality.swapped_coordinates(whole, points)) == 6
+    assert quality.swapped_coordinates(whole) == []  # nothing stored: no extent to compare

@@ -119,11 +119,14 @@ def build_record(
     rid = props.get("id")
     label = f"{record} ({cls.RECORD_TYPE} {rid})" if isinstance(rid, str) and rid else record
     by_prop = _props_of(cls)[0]
+    faults: list[RecordError] = []
     for key in props:
         if key not in by_prop and key not in DERIVED_PROPERTIES and not key.startswith("_"):
             if key in cls.ALIASES.values():  # the attribute name where the file uses an alias
                 continue
-            raise RecordError(f"unknown property for a {cls.RECORD_TYPE}", record=label, field=key)
+            faults.append(
+                RecordError(f"unknown property for a {cls.RECORD_TYPE}", record=label, field=key)
+            )
     kwargs: dict[str, Any] = {}
     for prop, f in by_prop.items():
         value = props.get(prop)
@@ -132,14 +135,19 @@ def build_record(
         if value is None or value == "" or (f.many and value == []):
             if f.name == "review_status":
                 kwargs[f.name] = cls.DEFAULT_REVIEW
-                continue
-            if f.required:
-                raise RecordError("is required", record=label, field=prop)
+            elif f.required:
+                faults.append(RecordError("is required", record=label, field=prop))
             continue
         try:
             kwargs[f.name] = _FAST[(f.kind, f.many)](value)
         except Exception:  # anything unusual: the exact reader converts it or names the fault
-            kwargs[f.name] = _convert(f, value, label, prop)
+            try:
+                kwargs[f.name] = _convert(f, value, label, prop)
+            except RecordError as exc:
+                faults.append(exc)
+    if faults:  # every fault of the record at once, so the field team fixes it in one go
+        faults[0].more = faults[1:]
+        raise faults[0]
     rec = cls(**kwargs, geometry=geometry)
     _check_rules(rec, label)
     return rec

@@ -12,6 +12,7 @@ The checks are vectorised with Shapely so a national database is checked in seco
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import shapely
@@ -159,19 +160,24 @@ def outside_parent(
     ]
 
 
-def swapped_coordinates(
-    geoms: Sequence[BaseGeometry], reference: Sequence[BaseGeometry] = ()
-) -> list[Flag]:
+def swapped_coordinates(geoms: Sequence[BaseGeometry], reference: Any = None) -> list[Flag]:
     """Flag geometries that lie far outside the programme's extent but would lie inside it
-    with latitude and longitude swapped (a common slip with GPS exports and spreadsheets)."""
-    b = shapely.bounds(np.asarray([*geoms, *reference], dtype=object))
-    pts = np.column_stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2])  # box centres
+    with latitude and longitude swapped (a common slip with GPS exports and spreadsheets).
+
+    The extent is taken from ``reference``, an (n, 2) array of lon/lat points of records
+    already stored (or, with nothing stored, from the geometries themselves), trimmed to
+    the 5th-95th percentiles so that a few stray records do not stretch it.
+    """
+    b = shapely.bounds(np.asarray(geoms, dtype=object))
+    own = np.column_stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2])  # box centres
+    ref = np.asarray(reference, dtype=float).reshape(-1, 2) if reference is not None else own[:0]
+    pts = ref if len(ref) >= 5 else own  # what is stored, when there is enough of it
     if len(pts) < 5:
         return []
     lo = np.percentile(pts, 5, axis=0) - 0.5
     hi = np.percentile(pts, 95, axis=0) + 0.5
     flags = []
-    for i, (x, y) in enumerate(pts[: len(geoms)]):
+    for i, (x, y) in enumerate(own):
         inside = lo[0] <= x <= hi[0] and lo[1] <= y <= hi[1]
         swapped = lo[0] <= y <= hi[0] and lo[1] <= x <= hi[1]
         if not inside and swapped:

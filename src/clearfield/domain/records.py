@@ -250,8 +250,8 @@ class Asset(Record):
     damage: DamageLevel
     district: str
     assessed_on: date
-    population_served: int = 0
-    work_worker_days: float = 0.0
+    population_served: int | None = None  # None: not assessed (not zero people)
+    work_worker_days: float | None = None
     condition: AssetCondition = AssetCondition.DAMAGED
     access_buffer_m: float | None = None
 
@@ -304,9 +304,9 @@ class DailyReport(Record):
     people_present: int
     hazard_id: str | None = None
     project_id: str | None = None
-    area_worked_m2: float = 0.0
-    worker_days: float = 0.0
-    finds: int = 0
+    area_worked_m2: float | None = None  # None: not reported
+    worker_days: float | None = None
+    finds: int | None = None
     incidents: str | None = None
 
 

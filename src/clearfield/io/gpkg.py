@@ -75,8 +75,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def write_layer(path: Path, layer: str, rows: list[dict[str, Any]], geoms: list[Any]) -> None:
-    """Append one layer: ``rows`` are flat property dicts, ``geoms`` Shapely geometries or None."""
+def write_layer(
+    path: Path,
+    layer: str,
+    rows: list[dict[str, Any]],
+    geoms: list[Any],
+    metadata: dict[str, str] | None = None,
+) -> None:
+    """Append one layer: ``rows`` are flat property dicts, ``geoms`` Shapely geometries or None.
+
+    ``metadata`` (the programme's name, whether its data are synthetic) is written to the
+    GeoPackage's own metadata with the first layer.
+    """
     columns: list[str] = []
     for row in rows:
         for key in row:
@@ -108,6 +118,10 @@ def write_layer(path: Path, layer: str, rows: list[dict[str, Any]], geoms: list[
         geometry_type=gtype if has_geom else None,
         crs="EPSG:4326" if has_geom else None,
         append=path.exists(),
+        dataset_metadata=None if path.exists() else metadata,
+        # GeoPackage 1.3: what the GDAL and QGIS of today's Debian and Windows installs read
+        # without a warning (pyogrio's own GDAL would write 1.4)
+        dataset_options=None if path.exists() else {"VERSION": "1.3"},
     )
 
 

@@ -254,6 +254,29 @@ class SQLiteStore(StatisticsQueries):
             ).all()
         return [(rid, shapely.from_wkb(wkb)) for rid, wkb in rows]
 
+    def records_written_by_others(self, actor: str) -> int:
+        """How many record versions someone other than ``actor`` stored (for safe replacing)."""
+        return int(
+            self.count(
+                "SELECT COUNT(*) FROM audit_event WHERE action IN ('create', 'new_version') "
+                "AND actor != ?",
+                (actor,),
+            )
+        )
+
+    def extent_sample(self, limit: int = 5_000) -> list[tuple[float, float]]:
+        """Up to ``limit`` box centres of current records, evenly picked: the programme's extent."""
+        total = int(self.count("SELECT COUNT(*) FROM record_bbox"))
+        step = max(1, total // limit)
+        return [
+            (x, y)
+            for x, y in self.query(
+                "SELECT (b.minx + b.maxx) / 2, (b.miny + b.maxy) / 2 FROM record_bbox b "
+                "JOIN record_version v ON v.pk = b.pk WHERE v.is_current = 1 AND b.pk % ? = 0",
+                (step,),
+            )
+        ]
+
     def quality_flags(self) -> list[QualityFlag]:
         with self.engine.connect() as conn:
             rows = conn.exec_driver_sql(
