@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clearfield.domain.enums import ReviewStatus, TeamKind
-from clearfield.domain.parse import parse_feature, record_properties
+from clearfield.domain.parse import parse_feature, parse_features, record_properties
 from clearfield.domain.records import Accident, Hazard
 from clearfield.errors import RecordError
 from common import activity, hazard, organisation, square, team
@@ -80,3 +84,51 @@ def test_casualties_and_personal_data():
 def test_sapper_kinds():
     assert [k for k in TeamKind if not k.is_sapper] == [TeamKind.CONSTRUCTION]
     assert Hazard.INFO_DATE == "recorded_on"
+
+
+# The batch reader (GEOS, arrays) and the exact one-by-one reader must agree on every
+# geometry: same record, or the same rejection.
+coordinate = st.one_of(
+    st.floats(min_value=-200, max_value=200),
+    st.sampled_from([math.nan, math.inf, -math.inf]),
+    st.integers(min_value=-200, max_value=200),
+    st.just("33.5"),
+)
+positions = st.lists(coordinate, min_size=0, max_size=4)
+near = st.tuples(st.floats(33.5, 33.52), st.floats(47.8, 47.82)).map(list)
+
+
+@st.composite
+def rings(draw: st.DrawFn) -> list:
+    pts = draw(st.lists(st.one_of(near, near, near, positions), min_size=0, max_size=7))
+    if pts and draw(st.booleans()):
+        pts = [*pts, pts[0]]  # closed, most of the time
+    return pts
+
+
+geometries = st.one_of(
+    st.builds(lambda r: {"type": "Polygon", "coordinates": [r]}, rings()),
+    st.builds(lambda r, h: {"type": "Polygon", "coordinates": [r, h]}, rings(), rings()),
+    st.builds(lambda a, b: {"type": "MultiPolygon", "coordinates": [[a], [b]]}, rings(), rings()),
+    st.builds(lambda p: {"type": "Point", "coordinates": p}, positions),
+    st.builds(lambda r: {"type": "LineString", "coordinates": r}, rings()),
+    st.just(None),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(geometries, st.booleans())
+def test_batch_and_exact_geometry_readers_agree(geometry, repair):
+    f = hazard(id="HA-P")
+    f["geometry"] = geometry
+    [(_, batch, _)] = parse_features([f], repair=repair)
+    try:
+        exact, _ = parse_feature(f, index=1, repair=repair)
+    except RecordError as exc:
+        assert isinstance(batch, RecordError), (
+            f"batch accepted what the exact reader rejects: {exc}"
+        )
+        assert str(batch) == str(exc)
+        return
+    assert not isinstance(batch, RecordError), f"batch rejected a good geometry: {batch}"
+    assert batch.geometry.equals(exact.geometry)

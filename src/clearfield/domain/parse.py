@@ -445,7 +445,7 @@ def parse_features(
             cls = RECORD_TYPES.get(rtype) if isinstance(rtype, str) else None
         geom = feature.get("geometry") if cls is not None else None
         text = None
-        if isinstance(geom, dict) and "error" not in geom:
+        if isinstance(geom, dict) and "error" not in geom and not _empty_part(geom):
             try:
                 text = orjson.dumps(geom)
             except (TypeError, orjson.JSONEncodeError):
@@ -470,6 +470,19 @@ def parse_features(
             continue
         out.append((i, rec, note))
     return out
+
+
+def _empty_part(geom: dict[str, Any]) -> bool:
+    """An empty ring or polygon, which GEOS's reader would quietly drop: the exact reader
+    rejects it."""
+    coords = geom.get("coordinates")
+    if not isinstance(coords, list):
+        return False
+    if geom.get("type") == "Polygon":
+        return any(not ring for ring in coords)
+    if geom.get("type") == "MultiPolygon":
+        return any(not poly or any(not ring for ring in poly) for poly in coords)
+    return False
 
 
 def _fast_geometries(
