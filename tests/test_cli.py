@@ -87,6 +87,9 @@ def test_review_through_the_cli_changes_the_numbers(programme):
     assert again.returncode == 1 and "already approved" in again.stderr
     shown = cf(programme, "review", "show", "activity", "A2").stdout
     assert "approved" in shown and "create" in shown
+    # several at once, each in its own transaction; the first refusal stops the rest
+    many = cf(programme, "review", "reject", "activity", "A2", "A1", "--reason", "x", ok=False)
+    assert many.returncode == 1 and "activity A2: cannot make it rejected" in many.stderr
 
 
 def test_geopackage_export_opens_in_ogrinfo_and_imports_back_unchanged(programme, tmp_path):

@@ -449,56 +449,63 @@ def review_list(
 
 def _review(
     record_type: str,
-    record_id: str,
+    record_ids: list[str],
     status: ReviewStatus,
     reason: str | None,
     database: str | None,
     actor: str,
 ) -> None:
+    """Review each record in turn; each is its own transaction, and the first refusal stops."""
     if record_type not in RECORD_TYPES:
         err.print(
             f"[bold red]error[/] unknown record type {record_type!r}; one of "
             f"{', '.join(RECORD_TYPES)}"
         )
         raise typer.Exit(1)
+    done = 0
     try:
         store = _open(database, create=False)
-        s = services.review(store, record_type, record_id, status, actor=actor, reason=reason)
+        for record_id in record_ids:
+            s = services.review(store, record_type, record_id, status, actor=actor, reason=reason)
+            out.print(f"{record_type} {record_id} version {s.version} is now {status.value}")
+            done += 1
     except ClearfieldError as exc:
+        if done:
+            err.print(f"{done} of {len(record_ids)} reviewed before this error")
         _fail(exc)
-    out.print(f"{record_type} {record_id} version {s.version} is now {status.value}")
 
 
 RecordType = Annotated[str, typer.Argument(help="hazard, activity, find, accident, ...")]
 RecordId = Annotated[str, typer.Argument(help="The record's id")]
+RecordIds = Annotated[list[str], typer.Argument(help="One or more record ids")]
 
 
 @review_app.command("approve")
 def review_approve(
-    record_type: RecordType, record_id: RecordId, database: Database = None, actor: Actor = "cli"
+    record_type: RecordType, record_ids: RecordIds, database: Database = None, actor: Actor = "cli"
 ) -> None:
-    """Approve a submitted record: from now on it counts."""
-    _review(record_type, record_id, ReviewStatus.APPROVED, None, database, actor)
+    """Approve submitted records: from now on they count."""
+    _review(record_type, record_ids, ReviewStatus.APPROVED, None, database, actor)
 
 
 @review_app.command("reject")
 def review_reject(
     record_type: RecordType,
-    record_id: RecordId,
+    record_ids: RecordIds,
     reason: Annotated[str, typer.Option("--reason", help="Why; the field team sees it.")],
     database: Database = None,
     actor: Actor = "cli",
 ) -> None:
-    """Reject a submitted record, with a reason."""
-    _review(record_type, record_id, ReviewStatus.REJECTED, reason, database, actor)
+    """Reject submitted records, with a reason."""
+    _review(record_type, record_ids, ReviewStatus.REJECTED, reason, database, actor)
 
 
 @review_app.command("submit")
 def review_submit(
-    record_type: RecordType, record_id: RecordId, database: Database = None, actor: Actor = "cli"
+    record_type: RecordType, record_ids: RecordIds, database: Database = None, actor: Actor = "cli"
 ) -> None:
-    """Submit a draft (or a corrected rejected record) for review."""
-    _review(record_type, record_id, ReviewStatus.SUBMITTED, None, database, actor)
+    """Submit drafts (or corrected rejected records) for review."""
+    _review(record_type, record_ids, ReviewStatus.SUBMITTED, None, database, actor)
 
 
 @review_app.command("show")
