@@ -212,10 +212,6 @@ class _FastReaders(dict):
 _FAST = _FastReaders()
 
 
-def _prop_name(cls: type[Record], attr: str) -> str:
-    return _props_of(cls)[1][attr]
-
-
 def _convert(f: _Field, value: Any, label: str, prop: str) -> Any:
     if f.many:
         if isinstance(value, str) and f.kind is not Casualty:
