@@ -196,18 +196,23 @@ def _check_references(
 ) -> list[RecordError]:
     """Every reference must name a record in the file or already stored."""
     errors = []
-    known: dict[str, set[str]] = {}
-
-    def ids(rtype: str) -> set[str]:
-        if rtype not in known:
-            known[rtype] = store.ids(rtype) | in_file.get(rtype, set())
-        return known[rtype]
-
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for items in by_type.values():
+        for _, rec, _ in items:
+            for prop, target in rec.REFERENCES.items():
+                value = getattr(rec, prop)
+                if value is not None and value not in in_file.get(target, ()):
+                    wanted[target].add(value)
+    found = {target: store.existing(target, ids) for target, ids in wanted.items()}
     for items in by_type.values():
         for i, rec, _ in items:
             for prop, target in rec.REFERENCES.items():
                 value = getattr(rec, prop)
-                if value is not None and value not in ids(target):
+                if (
+                    value is not None
+                    and value not in in_file.get(target, ())
+                    and value not in found.get(target, ())
+                ):
                     errors.append(
                         RecordError(
                             f"unknown {target} reference {value!r}: no {target} with that id is "
@@ -311,9 +316,13 @@ def _quality(store: Store, versions: list[NewVersion], report: ImportReport) -> 
             areas = area_m2(arr)
             for nv, a in zip(items, areas, strict=True):
                 nv.area_m2 = float(a)
-        bbox = tuple(shapely.total_bounds(arr))
-        near = store.geometries_near(rtype, bbox)  # type: ignore[arg-type]
-        near = [(rid, g) for rid, g in near if rid not in set(ids)]
+        mine = set(ids)
+        if len(items) > 1_000:  # a bulk load: one window over the whole file
+            near = store.geometries_near(rtype, tuple(shapely.total_bounds(arr)))  # type: ignore[arg-type]
+        else:  # a field return: only what lies around each record
+            boxes = [tuple(b) for b in shapely.bounds(arr).tolist()]
+            near = store.geometries_touching(rtype, boxes)  # type: ignore[arg-type]
+        near = [(rid, g) for rid, g in near if rid not in mine]
         flags = []
         if polygonal:  # teams share a base town and finds a site: only areas should not repeat
             stored = {quality.normalised_wkb(g): rid for rid, g in near}

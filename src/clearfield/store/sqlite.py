@@ -149,58 +149,81 @@ class SQLiteStore(StatisticsQueries):
 
     # --- reading --------------------------------------------------------------------------
 
-    def ids(self, record_type: str) -> set[str]:
+    def existing(self, record_type: str, ids: Iterable[str]) -> set[str]:
+        """Which of these ids are stored for this record type."""
         with self.engine.connect() as conn:
-            rows = conn.exec_driver_sql(
-                "SELECT record_id FROM entity WHERE record_type = ?", (record_type,)
-            )
-            return {r[0] for r in rows}
+            _wanted_ids(conn, ids)
+            return {
+                r[0]
+                for r in conn.exec_driver_sql(
+                    "SELECT e.record_id FROM wanted_ids w JOIN entity e "
+                    "ON e.record_type = ? AND e.record_id = w.record_id",
+                    (record_type,),
+                )
+            }
 
     def versions(self, record_type: str, ids: Iterable[str]) -> dict[str, list[VersionInfo]]:
-        wanted = set(ids)
         out: dict[str, list[VersionInfo]] = {}
-        if not wanted:
-            return out
         with self.engine.connect() as conn:
+            _wanted_ids(conn, ids)
             rows = conn.exec_driver_sql(
                 "SELECT e.record_id, v.version, v.info_date, v.content_hash, v.review_status "
-                "FROM entity e JOIN record_version v ON v.entity_pk = e.pk "
-                "WHERE e.record_type = ? ORDER BY v.version",
+                "FROM wanted_ids w JOIN entity e ON e.record_type = ? AND e.record_id = w.record_id "
+                "JOIN record_version v ON v.entity_pk = e.pk ORDER BY e.pk, v.version",
                 (record_type,),
             )
             for rid, version, info, digest, status in rows:
-                if rid in wanted:
-                    out.setdefault(rid, []).append(
-                        VersionInfo(version, _date(info), digest, ReviewStatus(status))
-                    )
+                out.setdefault(rid, []).append(
+                    VersionInfo(version, _date(info), digest, ReviewStatus(status))
+                )
         return out
 
     def current_properties(self, record_type: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The properties of the current versions of these records (for audit 'before')."""
-        wanted = set(ids)
         with self.engine.connect() as conn:
+            _wanted_ids(conn, ids)
             rows = conn.exec_driver_sql(
-                "SELECT e.record_id, v.version, v.review_status, v.properties FROM entity e "
-                "JOIN record_version v ON v.entity_pk = e.pk "
-                "WHERE e.record_type = ? AND v.is_current = 1",
+                "SELECT e.record_id, v.version, v.review_status, v.properties "
+                "FROM wanted_ids w JOIN entity e ON e.record_type = ? AND e.record_id = w.record_id "
+                "JOIN record_version v ON v.entity_pk = e.pk AND v.is_current = 1",
                 (record_type,),
             )
             return {
                 rid: {"version": version, "review_status": status, **json.loads(props)}
                 for rid, version, status, props in rows
-                if rid in wanted
             }
 
     def current_geometries(self, record_type: str, ids: Iterable[str]) -> dict[str, BaseGeometry]:
-        wanted = set(ids)
         with self.engine.connect() as conn:
+            _wanted_ids(conn, ids)
             rows = conn.exec_driver_sql(
-                "SELECT e.record_id, v.geometry FROM entity e "
-                "JOIN record_version v ON v.entity_pk = e.pk "
-                "WHERE e.record_type = ? AND v.is_current = 1 AND v.geometry IS NOT NULL",
+                "SELECT e.record_id, v.geometry "
+                "FROM wanted_ids w JOIN entity e ON e.record_type = ? AND e.record_id = w.record_id "
+                "JOIN record_version v ON v.entity_pk = e.pk AND v.is_current = 1 "
+                "WHERE v.geometry IS NOT NULL",
                 (record_type,),
+            ).all()
+        return {rid: shapely.from_wkb(wkb) for rid, wkb in rows}
+
+    def geometries_touching(
+        self, record_type: str, boxes: list[tuple[float, float, float, float]]
+    ) -> list[tuple[str, BaseGeometry]]:
+        """Current geometries of this type whose boxes touch any of ``boxes`` (R*Tree only)."""
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql(
+                "CREATE TEMP TABLE IF NOT EXISTS probe (minx REAL, miny REAL, maxx REAL, maxy REAL)"
             )
-            return {rid: shapely.from_wkb(wkb) for rid, wkb in rows if rid in wanted}
+            conn.exec_driver_sql("DELETE FROM probe")
+            _many(conn, "INSERT INTO probe VALUES (?, ?, ?, ?)", [tuple(b) for b in boxes])
+            rows = conn.exec_driver_sql(
+                "SELECT DISTINCT e.record_id, v.geometry FROM probe q "
+                "JOIN record_bbox b ON b.maxx >= q.minx AND b.minx <= q.maxx "
+                "AND b.maxy >= q.miny AND b.miny <= q.maxy "
+                "JOIN record_version v ON v.pk = b.pk AND v.is_current = 1 "
+                "JOIN entity e ON e.pk = v.entity_pk AND e.record_type = ?",
+                (record_type,),
+            ).all()
+        return [(rid, shapely.from_wkb(wkb)) for rid, wkb in rows]
 
     def records(
         self,
@@ -308,8 +331,14 @@ class SQLiteStore(StatisticsQueries):
     ) -> None:
         """Store new versions, their audit events and flags, and refresh affected accounts."""
         now = _now()
+        keys = {(nv.record.RECORD_TYPE, nv.record.id) for nv in versions}
+        for nv in versions:  # and the parents the versions point at (an activity's hazard)
+            parent_field = _PARENT.get(nv.record.RECORD_TYPE)
+            parent_id = getattr(nv.record, parent_field) if parent_field else None
+            if parent_id:
+                keys.add((_PARENT_TYPE[parent_field], parent_id))
         with self._writing() as conn:
-            known = _entity_pks(conn)
+            known = _entity_pks(conn, keys)
             new_entities = list(
                 dict.fromkeys(
                     key
@@ -318,10 +347,15 @@ class SQLiteStore(StatisticsQueries):
                 )
             )
             if new_entities:
+                # one writer (BEGIN IMMEDIATE): the new rows take the next pks, in order
+                first = conn.exec_driver_sql("SELECT COALESCE(MAX(pk), 0) FROM entity").scalar()
                 conn.exec_driver_sql(
                     "INSERT INTO entity (record_type, record_id) VALUES (?, ?)", new_entities
                 )
-                known = _entity_pks(conn)
+                last = conn.exec_driver_sql("SELECT MAX(pk) FROM entity").scalar()
+                if last != first + len(new_entities):
+                    raise StoreError("entity keys were not assigned in order; nothing was written")
+                known.update({key: first + 1 + i for i, key in enumerate(new_entities)})
             base = conn.exec_driver_sql("SELECT COALESCE(MAX(pk), 0) FROM record_version").scalar()
             rows, boxes, audits, flags, touched, hazards = [], [], [], [], set(), set()
             geoms = [nv.record.geometry for nv in versions]
@@ -506,9 +540,29 @@ def _date(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
 
 
-def _entity_pks(conn: Connection) -> dict[tuple[str, str], int]:
-    rows = conn.exec_driver_sql("SELECT record_type, record_id, pk FROM entity")
+def _entity_pks(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Entity pks of these (record type, id) keys, those that exist."""
+    if len(keys) > 10_000:  # a bulk load: reading the whole table is cheaper than a join
+        rows = conn.exec_driver_sql("SELECT record_type, record_id, pk FROM entity")
+        return {(t, i): pk for t, i, pk in rows if (t, i) in keys}
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE IF NOT EXISTS wanted_keys (record_type TEXT, record_id TEXT, "
+        "PRIMARY KEY (record_type, record_id))"
+    )
+    conn.exec_driver_sql("DELETE FROM wanted_keys")
+    _many(conn, "INSERT OR IGNORE INTO wanted_keys VALUES (?, ?)", list(keys))
+    rows = conn.exec_driver_sql(
+        "SELECT e.record_type, e.record_id, e.pk FROM wanted_keys w JOIN entity e "
+        "ON e.record_type = w.record_type AND e.record_id = w.record_id"
+    )
     return {(t, i): pk for t, i, pk in rows}
+
+
+def _wanted_ids(conn: Connection, ids: Iterable[str]) -> None:
+    """Fill the connection's temporary ``wanted_ids`` table, for joins instead of scans."""
+    conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS wanted_ids (record_id TEXT PRIMARY KEY)")
+    conn.exec_driver_sql("DELETE FROM wanted_ids")
+    _many(conn, "INSERT OR IGNORE INTO wanted_ids VALUES (?)", [(i,) for i in ids])
 
 
 def _many(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
