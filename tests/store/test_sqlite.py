@@ -112,3 +112,18 @@ def test_parallel_accounting_equals_serial(store, monkeypatch):
     store.refresh_accounts()
     assert store.query("SELECT * FROM hazard_account ORDER BY entity_pk") == serial
     assert len(serial) == 250
+
+
+def test_neighbours_by_window_and_by_record_boxes_agree(store):
+    """Bulk loads look around the whole file, field returns around each record: same pairs."""
+    from clearfield.scenario import generate
+
+    services.import_features(store, generate(scale=0.05, seed=3).features, source="s", actor="t")
+    hazards = list(store.records("hazard"))[:20]
+    boxes = [tuple(shapely.bounds(h.record.geometry)) for h in hazards]
+    touching = {rid for rid, _ in store.geometries_touching("hazard", boxes)}
+    by_window = set()
+    for b in boxes:
+        by_window |= {rid for rid, _ in store.geometries_near("hazard", b)}
+    assert touching == by_window
+    assert {h.record.id for h in hazards} <= touching
