@@ -36,8 +36,10 @@ review_app = typer.Typer(
 )
 app.add_typer(review_app, name="review")
 
-out = Console()
-err = Console(stderr=True)
+# On a terminal, Rich fits its width; piped into a file or another program, lines stay
+# whole (Rich would otherwise squeeze every table into 80 columns).
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 Database = Annotated[
     str | None,
@@ -250,10 +252,18 @@ def stats(
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
         return
-    _print_stats(result, store.programme())
+    names = None
+    if by == "organisation":  # show the organisations' names, not only their ids
+        names = {
+            o.record.id: f"{o.record.name} ({o.record.id})"  # type: ignore[attr-defined]
+            for o in store.records("organisation")
+        }
+    _print_stats(result, store.programme(), names)
 
 
-def _print_stats(s: dict[str, Any], programme: dict[str, str]) -> None:
+def _print_stats(
+    s: dict[str, Any], programme: dict[str, str], names: dict[str, str] | None = None
+) -> None:
     title = programme.get("programme", "Clearfield programme")
     if programme.get("synthetic") == "true" and "synthetic" not in title.lower():
         title += " (synthetic data)"
@@ -285,19 +295,27 @@ def _print_stats(s: dict[str, Any], programme: dict[str, str]) -> None:
     t.add_row("waiting for review", f"{s['pending_review']:,}")
     out.print(t)
     if "by" in s:
-        g = Table(title=f"by {s['by']['key']}")
+        key = s["by"]["key"]
+        unit, scale = ("m²", 1.0) if key == "hazard" else ("km²", 1e6)
+        g = Table(title=f"by {key}, areas in {unit}")
         for col in ("group", "hazards", "area", "cancelled", "reduced", "cleared", "remaining"):
             g.add_column(col, justify="left" if col == "group" else "right")
-        for key, v in s["by"]["groups"].items():
+        for group, v in s["by"]["groups"].items():
             r = v["released_m2"]
+            label = names.get(group, group) if names else group
             g.add_row(
-                key,
+                label,
                 f"{v['hazards']:,}",
-                _km2(v["area_m2"]),
-                _km2(r["cancelled"]),
-                _km2(r["reduced"]),
-                _km2(r["cleared"]),
-                _km2(v["remaining_m2"]),
+                *(
+                    f"{m2 / scale:,.{0 if scale == 1 else 3}f}"
+                    for m2 in (
+                        v["area_m2"],
+                        r["cancelled"],
+                        r["reduced"],
+                        r["cleared"],
+                        v["remaining_m2"],
+                    )
+                ),
             )
         out.print(g)
 
@@ -409,14 +427,20 @@ def review_list(
     record_type: Annotated[
         str | None, typer.Option("--type", help="Only this record type.")
     ] = None,
+    organisation: Annotated[
+        str | None, typer.Option("--organisation", help="Only this organisation's records.")
+    ] = None,
     database: Database = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Records waiting for review (submitted), oldest first."""
+    """Records waiting for review (submitted), oldest first, with what an officer checks:
+    kind, hazard, date of information, area, organisation."""
     try:
         queue = services.pending(_open(database, create=False), record_type)
     except ClearfieldError as exc:
         _fail(exc)
+    if organisation is not None:
+        queue = [q for q in queue if getattr(q.record, "organisation", None) == organisation]
     if as_json:
         sys.stdout.write(
             json.dumps(
@@ -426,6 +450,9 @@ def review_list(
                         "id": s.record.id,
                         "version": s.version,
                         "stored_at": s.stored_at,
+                        "info_date": str(s.record.info_date) if s.record.info_date else None,
+                        "organisation": getattr(s.record, "organisation", None),
+                        "area_m2": s.area_m2,
                     }
                     for s in queue
                 ]
@@ -434,15 +461,20 @@ def review_list(
         )
         return
     t = Table(title=f"{len(queue)} record{'' if len(queue) == 1 else 's'} waiting for review")
-    for col in ("type", "id", "version", "stored", "organisation"):
-        t.add_column(col)
+    for col in ("type", "id", "v", "kind", "hazard", "date", "area m²", "organisation", "stored"):
+        t.add_column(col, justify="right" if col == "area m²" else "left")
     for s in queue:
+        rec = s.record
         t.add_row(
-            s.record.RECORD_TYPE,
-            s.record.id,
+            rec.RECORD_TYPE,
+            rec.id,
             str(s.version),
-            s.stored_at,
-            str(getattr(s.record, "organisation", "") or ""),
+            str(getattr(rec, "kind", None) or getattr(rec, "category", None) or ""),
+            str(getattr(rec, "hazard_id", None) or ""),
+            str(rec.info_date or ""),
+            f"{s.area_m2:,.0f}" if s.area_m2 else "",
+            str(getattr(rec, "organisation", "") or ""),
+            s.stored_at[:10],
         )
     out.print(t)
 
