@@ -239,6 +239,10 @@ def test_scenario_demo_check_and_personal_data(tmp_path, cli_env):
         ]
 
     assert any(names(full)) and not any(names(public))
+    # an export of synthetic data stays marked synthetic where it is imported
+    copy = dict(cli_env, CLEARFIELD_DATABASE=f"sqlite:///{tmp_path / 'copy.db'}")
+    cf(copy, "import", tmp_path / "public.geojson")
+    assert stats(copy)["synthetic"] is True
     # demo replaces a synthetic database, never one holding real records
     real = dict(cli_env, CLEARFIELD_DATABASE=f"sqlite:///{tmp_path / 'real.db'}")
     cf(real, "import", write(tmp_path / "p.geojson", base_programme()))

@@ -136,20 +136,32 @@ def import_(
     sent again is left unchanged. Any bad feature rejects the whole file: every fault
     is printed with the feature's index and id, and the exit code is 2.
     """
-    from clearfield.io import read_features
+    from clearfield.io import read_features, read_programme
 
     try:
         features = read_features(file)  # before opening: a bad file creates no database
+        carried = read_programme(file)
         store = _open(database)
-        if store.programme().get("synthetic") == "true":
+        current = store.programme()
+        empty = store.count("SELECT COUNT(*) FROM entity") == 0
+        if current.get("synthetic") == "true" and carried.get("synthetic") != "true":
             err.print(
                 "[yellow]warning[/] this database holds synthetic (demo) data; records "
                 "imported here are mixed with it"
+            )
+        elif (
+            carried.get("synthetic") == "true" and not empty and current.get("synthetic") != "true"
+        ):
+            err.print(
+                "[yellow]warning[/] this file holds synthetic (demo) data; it is being mixed "
+                "into a database of real records"
             )
         with _progress(not as_json) as progress:
             report = services.import_features(
                 store, features, source=str(file), actor=actor, repair=repair, progress=progress
             )
+        if empty and carried.get("synthetic") == "true":  # an export of a demo stays marked
+            store.set_programme(carried, actor=services.SCENARIO_ACTOR)
         store.close()
     except ClearfieldError as exc:
         _fail(exc, as_json)

@@ -11,7 +11,7 @@ from typing import Any
 
 from clearfield.errors import ClearfieldError
 
-__all__ = ["FileError", "read_features"]
+__all__ = ["FileError", "json_lists", "read_features", "read_programme"]
 
 
 class FileError(ClearfieldError):
@@ -28,6 +28,30 @@ def json_lists(geometry: Any) -> Any:
     if isinstance(geometry, dict):
         return {k: json_lists(v) for k, v in geometry.items()}
     return geometry
+
+
+def read_programme(path: Path) -> dict[str, str]:
+    """The programme metadata a Clearfield export carries (name, whether synthetic), if any."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".geojson", ".json"):
+            import orjson
+
+            meta = orjson.loads(path.read_bytes()).get("programme")
+        elif suffix == ".gpkg":
+            import pyogrio
+
+            layers = pyogrio.list_layers(path)
+            meta = (
+                pyogrio.read_info(path, layer=layers[0][0]).get("dataset_metadata")
+                if len(layers)
+                else None
+            )
+        else:
+            meta = None
+    except Exception:  # not ours to judge here: read_features names what is wrong with the file
+        return {}
+    return {str(k): str(v) for k, v in meta.items()} if isinstance(meta, dict) else {}
 
 
 def read_features(path: Path) -> list[Any]:
