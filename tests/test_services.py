@@ -200,3 +200,16 @@ def test_one_file_may_carry_two_dated_versions_of_a_new_record(store):
     )
     history = store.history("hazard", "HA-1")
     assert [(h.version, h.is_current) for h in history] == [(1, False), (2, True)]
+
+
+def test_an_activity_moved_to_another_hazard_leaves_the_first_account(store):
+    other = shapely.affinity.translate(square, 0.05)
+    load(store, [*base_programme(), hazard(id="HA-2", geom=other), activity("A1", LEFT)])
+    moved = shapely.affinity.translate(LEFT, 0.05)
+    load(store, [activity("A1", moved, hazard_id="HA-2", end_date="2025-03-25")])
+    accounts = store.hazard_accounts()
+    assert accounts["HA-1"]["cleared_m2"] == 0  # nothing released on HA-1 any more
+    assert accounts["HA-2"]["cleared_m2"] == pytest.approx(accounts["HA-2"]["hazard_m2"] / 2)
+    before = store.query("SELECT * FROM hazard_account ORDER BY entity_pk")
+    store.refresh_accounts()
+    assert store.query("SELECT * FROM hazard_account ORDER BY entity_pk") == before

@@ -436,7 +436,9 @@ class SQLiteStore(StatisticsQueries):
                 flags,
             )
             _update_current(conn, touched)
-            refresh(conn, hazards)
+            # a new version of an activity may have moved it to another hazard: the hazards
+            # of its earlier versions need their accounts redone too
+            refresh(conn, hazards | _activity_parents(conn, touched))
 
     def review(
         self, record_type: str, record_id: str, status: ReviewStatus, reason: str | None, actor: str
@@ -444,14 +446,14 @@ class SQLiteStore(StatisticsQueries):
         """Move the current version of a record along draft → submitted → approved | rejected."""
         with self._writing() as conn:
             row = conn.exec_driver_sql(
-                "SELECT v.pk, v.entity_pk, v.version, v.review_status, v.rejection_reason, "
-                "v.parent_pk FROM record_version v JOIN entity e ON e.pk = v.entity_pk "
+                "SELECT v.pk, v.entity_pk, v.version, v.review_status, v.rejection_reason "
+                "FROM record_version v JOIN entity e ON e.pk = v.entity_pk "
                 "WHERE e.record_type = ? AND e.record_id = ? AND v.is_current = 1",
                 (record_type, record_id),
             ).first()
             if row is None:
                 raise NotFound(f"no {record_type} with id {record_id!r}", record=record_id)
-            pk, epk, version, old, old_reason, parent = row
+            pk, epk, version, old, old_reason = row
             check_transition(ReviewStatus(old), status, reason, record=f"{record_type} {record_id}")
             conn.exec_driver_sql(
                 "UPDATE record_version SET review_status = ?, rejection_reason = ? WHERE pk = ?",
@@ -476,8 +478,8 @@ class SQLiteStore(StatisticsQueries):
             _update_current(conn, {epk})
             if record_type == "hazard":
                 refresh(conn, {epk})
-            elif record_type == "activity" and parent is not None:
-                refresh(conn, {parent})
+            elif record_type == "activity":
+                refresh(conn, _activity_parents(conn, {epk}))
         return self.history(record_type, record_id)[version - 1]
 
     def refresh_accounts(self, *, progress: Any = None) -> int:
@@ -578,6 +580,21 @@ def _audit(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         "before, after, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
+
+
+def _activity_parents(conn: Connection, entity_pks: set[int]) -> set[int]:
+    """The hazards any version of these activities was recorded on."""
+    if not entity_pks:
+        return set()
+    conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS moved (pk INTEGER PRIMARY KEY)")
+    conn.exec_driver_sql("DELETE FROM moved")
+    _many(conn, "INSERT INTO moved (pk) VALUES (?)", [(p,) for p in entity_pks])
+    rows = conn.exec_driver_sql(
+        "SELECT DISTINCT v.parent_pk FROM record_version v JOIN entity e ON e.pk = v.entity_pk "
+        "WHERE e.record_type = 'activity' AND v.parent_pk IS NOT NULL "
+        "AND v.entity_pk IN (SELECT pk FROM moved)"
+    )
+    return {r[0] for r in rows}
 
 
 def _update_current(conn: Connection, entity_pks: set[int]) -> None:
