@@ -184,6 +184,21 @@ def test_geopackage_in_another_crs_is_reprojected(tmp_path, cli_env):
     assert area == pytest.approx(float(area_m2(box(X0, Y0, X0 + 0.01, Y0 + 0.01))), rel=1e-6)
 
 
+def test_a_refused_import_leaves_no_new_database(tmp_path, cli_env):
+    bad = write(tmp_path / "bad.geojson", [*base_programme(), activity("A1", LEFT, hazard_id="X")])
+    p = cf(cli_env, "import", bad, "--json", ok=False)
+    assert p.returncode == 2 and not (tmp_path / "cli.db").exists()
+    faults = json.loads(p.stdout)["faults"]
+    assert faults == [
+        {
+            "record": "feature 4 (activity A1)",
+            "field": "hazard_id",
+            "reason": "unknown hazard reference 'X': no hazard with that id is stored "
+            "or in this file",
+        }
+    ]
+
+
 def test_bad_arguments_fail_cleanly(tmp_path, cli_env):
     p = cf(cli_env, "import", tmp_path / "missing.geojson", ok=False)
     assert p.returncode == 1 and "no such file" in p.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 import shapely
 from shapely import box
@@ -46,8 +48,17 @@ def test_same_file_twice_changes_nothing(store):
 def test_later_report_makes_a_new_current_version_and_earlier_one_is_history(store):
     load(store, base_programme())
     smaller = box(X0, Y0, X0 + 0.008, Y0 + 0.008)
-    rep = load(store, [hazard(geom=smaller, recorded_on="2025-06-01", status="CHA",
-                              direct_evidence=["mine sighted"])])  # fmt: skip
+    rep = load(
+        store,
+        [
+            hazard(
+                geom=smaller,
+                recorded_on="2025-06-01",
+                status="CHA",
+                direct_evidence=["mine sighted"],
+            )
+        ],
+    )
     assert dict(rep.versioned) == {"hazard": 1}
     older = shapely.affinity.scale(square, 1.1, 1.1)
     load(store, [hazard(geom=older, recorded_on="2024-12-01")])  # arrives late, dated earlier
@@ -99,8 +110,14 @@ def test_references_may_point_at_stored_records(store):
 
 
 def test_only_approved_records_count_and_review_moves_the_numbers(store):
-    load(store, [*base_programme(), activity("A1", LEFT, kind="ts", status="submitted"),
-                 activity("A2", BOTTOM, status="draft")])  # fmt: skip
+    load(
+        store,
+        [
+            *base_programme(),
+            activity("A1", LEFT, kind="ts", status="submitted"),
+            activity("A2", BOTTOM, status="draft"),
+        ],
+    )
     s = programme_stats(store)
     assert sum(s["released_m2"].values()) == 0
     assert s["pending_review"] == 1
@@ -111,8 +128,14 @@ def test_only_approved_records_count_and_review_moves_the_numbers(store):
     with pytest.raises(ReviewError, match="a draft record can only become submitted"):
         services.review(store, "activity", "A2", ReviewStatus.APPROVED, actor="officer")
     services.review(store, "activity", "A2", ReviewStatus.SUBMITTED, actor="lead")
-    services.review(store, "activity", "A2", ReviewStatus.REJECTED, actor="officer",
-                    reason="polygon does not match the marking")  # fmt: skip
+    services.review(
+        store,
+        "activity",
+        "A2",
+        ReviewStatus.REJECTED,
+        actor="officer",
+        reason="polygon does not match the marking",
+    )
     assert sum(programme_stats(store)["released_m2"].values()) == pytest.approx(
         s["hazards"]["area_m2"] / 2
     )
@@ -150,10 +173,20 @@ def test_quality_flags_are_stored_not_rejected(store):
 
 
 def test_stats_by_groups_add_up(store):
-    load(store, [*base_programme(), hazard(id="HA-2", geom=shapely.affinity.translate(square, 0.1),
-                                           district="South", organisation="ORG-1"),
-                 activity("A1", LEFT, kind="nts", end_date="2025-04-02"),
-                 activity("A2", BOTTOM, end_date="2025-05-02")])  # fmt: skip
+    load(
+        store,
+        [
+            *base_programme(),
+            hazard(
+                id="HA-2",
+                geom=shapely.affinity.translate(square, 0.1),
+                district="South",
+                organisation="ORG-1",
+            ),
+            activity("A1", LEFT, kind="nts", end_date="2025-04-02"),
+            activity("A2", BOTTOM, end_date="2025-05-02"),
+        ],
+    )
     total = programme_stats(store)
     for by in ("organisation", "district", "month", "status", "hazard"):
         groups = programme_stats(store, by=by)["by"]["groups"]
@@ -173,8 +206,16 @@ def test_stats_by_groups_add_up(store):
 def asset(id, geom, **kw):
     from common import feature
 
-    props = {"name": f"Asset {id}", "kind": "bridge", "damage": "severe", "district": "North",
-             "assessed_on": "2025-02-01", "population_served": 1200, "work_worker_days": 900, **kw}  # fmt: skip
+    props = {
+        "name": f"Asset {id}",
+        "kind": "bridge",
+        "damage": "severe",
+        "district": "North",
+        "assessed_on": "2025-02-01",
+        "population_served": 1200,
+        "work_worker_days": 900,
+        **kw,
+    }
     return feature("asset", geom, id=id, **props)
 
 
@@ -182,9 +223,17 @@ def test_assets_are_blocked_by_unreleased_ground_within_their_buffer(store):
     near = shapely.Point(X0 + 0.0105, Y0 + 0.005)  # ~37 m east of the hazard, bridge buffer 100 m
     far = shapely.Point(X0 + 0.05, Y0 + 0.005)  # ~3.6 km away
     east = box(X0 + 0.005, Y0, X0 + 0.01, Y0 + 0.01)
-    load(store, [*base_programme(), asset("AS-1", near), asset("AS-2", far),
-                 asset("AS-3", near, condition="restored"), activity("A1", LEFT, kind="nts"),
-                 activity("A2", east, status="submitted")])  # fmt: skip
+    load(
+        store,
+        [
+            *base_programme(),
+            asset("AS-1", near),
+            asset("AS-2", far),
+            asset("AS-3", near, condition="restored"),
+            activity("A1", LEFT, kind="nts"),
+            activity("A2", east, status="submitted"),
+        ],
+    )
     s = programme_stats(store)
     assert s["assets"] == {"count": 3, "blocked": 1, "restored": 1}
     services.review(store, "activity", "A2", ReviewStatus.APPROVED, actor="officer")
@@ -213,3 +262,49 @@ def test_an_activity_moved_to_another_hazard_leaves_the_first_account(store):
     before = store.query("SELECT * FROM hazard_account ORDER BY entity_pk")
     store.refresh_accounts()
     assert store.query("SELECT * FROM hazard_account ORDER BY entity_pk") == before
+
+
+def test_a_writer_coming_between_check_and_write_is_refused_cleanly(store_url):
+    """Versions are decided before the write; the write refuses if the store moved on."""
+    from clearfield.errors import StoreError
+    from clearfield.services import _resolve_versions, open_store
+
+    first, second = open_store(store_url), open_store(store_url)
+    load(first, base_programme())
+    newer = [hazard(recorded_on="2025-05-01", land_use="forest")]
+    # the second officer's file is checked ...
+    from clearfield.domain.parse import parse_features
+    from clearfield.services import ImportReport
+
+    parsed = [(i, r, n) for i, r, n in parse_features(newer)]
+    versions = _resolve_versions(
+        second, {"hazard": parsed}, date(2026, 11, 1), ImportReport("x"), []
+    )
+    # ... while the first officer stores a version of the same hazard
+    load(first, [hazard(recorded_on="2025-04-01", land_use="road")])
+    with pytest.raises(StoreError, match="changed by someone else"):
+        second.write(versions, actor="second", source="x")
+    assert [h.version for h in first.history("hazard", "HA-1")] == [1, 2]
+
+
+def test_quality_lists_a_release_left_outside_by_a_new_hazard_version(store):
+    load(store, [*base_programme(), activity("A1", LEFT, kind="nts")])
+    right = box(X0 + 0.005, Y0, X0 + 0.01, Y0 + 0.01)
+    load(store, [hazard(geom=right, recorded_on="2025-04-01")])
+    flags = [f for f in store.quality_flags() if f.code == "RELEASE_OUTSIDE_HAZARD"]
+    assert [(f.record_id, f.version) for f in flags] == [("A1", 1)]
+    assert programme_stats(store)["flagged_outside_m2"] > 0
+
+
+def test_export_gives_accounts_only_with_the_version_they_belong_to(store, tmp_path):
+    import json
+
+    from clearfield.export import export
+
+    load(store, base_programme())
+    right = box(X0 + 0.005, Y0, X0 + 0.01, Y0 + 0.01)
+    load(store, [hazard(geom=right, recorded_on="2025-04-01", review_status="submitted")])
+    export(store, tmp_path / "x.geojson")
+    doc = json.loads((tmp_path / "x.geojson").read_text())
+    [h] = [f for f in doc["features"] if f["properties"]["record_type"] == "hazard"]
+    assert h["properties"]["version"] == 2 and "hazard_m2" not in h["properties"]

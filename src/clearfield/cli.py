@@ -138,6 +138,10 @@ def import_(
     """
     from clearfield.io import read_features, read_programme
 
+    url = database_url(database)
+    path = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+    created = path if path is not None and not path.exists() else None
+    store = None
     try:
         features = read_features(file)  # before opening: a bad file creates no database
         carried = read_programme(file)
@@ -164,6 +168,11 @@ def import_(
             store.set_programme(carried, actor=services.SCENARIO_ACTOR)
         store.close()
     except ClearfieldError as exc:
+        if created is not None and created.exists() and isinstance(exc, ImportRejected):
+            if store is not None:
+                store.close()  # the database was made for this import: leave none behind
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{created}{suffix}").unlink(missing_ok=True)
         _fail(exc, as_json)
     if as_json:
         out.print_json(json.dumps(report.as_dict()))

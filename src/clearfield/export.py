@@ -40,7 +40,8 @@ def _row(s: StoredRecord, personal_data: bool, accounts: dict[str, Any]) -> dict
     if not personal_data and "casualties" in props:
         for c in props["casualties"]:
             c.pop("name", None)
-    props.update({k: round(v, 2) for k, v in accounts.get(s.record.id, {}).items()})
+    if s.is_counted:  # the account belongs to the counted version, not a pending one
+        props.update({k: round(v, 2) for k, v in accounts.get(s.record.id, {}).items()})
     return props
 
 

@@ -25,6 +25,7 @@ from alembic.script import ScriptDirectory
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from clearfield.domain.enums import ReviewStatus
 from clearfield.domain.parse import build_record, record_values
@@ -112,8 +113,14 @@ class SQLiteStore(StatisticsQueries):
         """One write transaction, begun IMMEDIATE so two writers queue instead of deadlocking."""
         with self.engine.connect() as conn:
             conn.info["immediate"] = True
-            with conn.begin():
-                yield conn
+            try:
+                with conn.begin():
+                    yield conn
+            except IntegrityError as exc:  # rolled back; say so plainly, not as a traceback
+                raise StoreError(
+                    f"the database refused the change and nothing was written ({exc.orig})",
+                    code="CONFLICT",
+                ) from None
 
     # --- programme metadata -------------------------------------------------------------
 
@@ -307,7 +314,28 @@ class SQLiteStore(StatisticsQueries):
                 "FROM quality_flag q JOIN record_version v ON v.pk = q.version_pk "
                 "JOIN entity e ON e.pk = v.entity_pk WHERE v.is_current = 1 ORDER BY q.pk"
             ).all()
-        return [QualityFlag(*r) for r in rows]
+            # releases outside their hazard as the accounts see them now (a hazard's new
+            # version can leave an approved release outside it after that release came in)
+            outside = conn.exec_driver_sql(
+                "SELECT e.record_id, v.version, r.outside_m2, h.record_id FROM release_account r "
+                "JOIN entity e ON e.pk = r.activity_pk JOIN entity h ON h.pk = r.hazard_pk "
+                "JOIN record_version v ON v.entity_pk = r.activity_pk AND v.is_counted = 1 "
+                "WHERE r.outside_m2 > 0 ORDER BY e.pk"
+            ).all()
+        flags = [QualityFlag(*r) for r in rows]
+        seen = {(f.record_id, f.version) for f in flags if f.code == "RELEASE_OUTSIDE_HAZARD"}
+        flags += [
+            QualityFlag(
+                "activity",
+                rid,
+                version,
+                "RELEASE_OUTSIDE_HAZARD",
+                f"reaches {m2:,.0f} m² outside hazard {hid}; only the part inside counts",
+            )
+            for rid, version, m2, hid in outside
+            if (rid, version) not in seen
+        ]
+        return flags
 
     def audit_events(
         self, record_type: str | None = None, record_id: str | None = None
@@ -339,6 +367,7 @@ class SQLiteStore(StatisticsQueries):
                 keys.add((_PARENT_TYPE[parent_field], parent_id))
         with self._writing() as conn:
             known = _entity_pks(conn, keys)
+            _check_unchanged(conn, versions, known)
             new_entities = list(
                 dict.fromkeys(
                     key
@@ -580,6 +609,35 @@ def _audit(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         "before, after, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
+
+
+def _check_unchanged(
+    conn: Connection, versions: list[NewVersion], known: dict[tuple[str, str], int]
+) -> None:
+    """Versions were decided before the write began: refuse if another writer came between."""
+    expected: dict[tuple[str, str], int] = {}
+    for nv in versions:
+        key = (nv.record.RECORD_TYPE, nv.record.id)
+        expected[key] = min(expected.get(key, nv.version), nv.version)
+    stored = {}
+    present = [known[k] for k in expected if k in known]
+    if present:
+        conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS checking (pk INTEGER PRIMARY KEY)")
+        conn.exec_driver_sql("DELETE FROM checking")
+        _many(conn, "INSERT INTO checking (pk) VALUES (?)", [(p,) for p in present])
+        stored = dict(
+            conn.exec_driver_sql(
+                "SELECT entity_pk, MAX(version) FROM record_version "
+                "WHERE entity_pk IN (SELECT pk FROM checking) GROUP BY entity_pk"
+            ).all()
+        )
+    for key, first_new in expected.items():
+        if stored.get(known.get(key), 0) != first_new - 1:
+            raise StoreError(
+                f"{key[0]} {key[1]} was changed by someone else while this file was being "
+                "checked; nothing was written. Import the file again.",
+                code="CONCURRENT_CHANGE",
+            )
 
 
 def _activity_parents(conn: Connection, entity_pks: set[int]) -> set[int]:
