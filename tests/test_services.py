@@ -91,7 +91,8 @@ def test_same_date_different_content_is_a_conflict(store):
 def test_same_id_and_date_twice_in_a_file_is_a_conflict(store):
     with pytest.raises(ImportRejected) as exc:
         load(store, [*base_programme(), hazard(), hazard(land_use="forest")])
-    assert "feature 4 (hazard HA-1) [id]: conflict" in str(exc.value.errors[0])
+    # feature 4 repeats feature 3 exactly (unchanged); feature 5 says otherwise: a conflict
+    assert "feature 5 (hazard HA-1) [id]: conflict" in str(exc.value.errors[0])
     assert "first at feature 3" in str(exc.value.errors[0])
     assert store.count("SELECT COUNT(*) FROM entity") == 0
 
@@ -308,3 +309,14 @@ def test_export_gives_accounts_only_with_the_version_they_belong_to(store, tmp_p
     doc = json.loads((tmp_path / "x.geojson").read_text())
     [h] = [f for f in doc["features"] if f["properties"]["record_type"] == "hazard"]
     assert h["properties"]["version"] == 2 and "hazard_m2" not in h["properties"]
+
+
+def test_the_same_data_sent_twice_or_reordered_is_unchanged(store):
+    rep = load(store, [*base_programme(), hazard()])  # base_programme holds HA-1 already
+    assert dict(rep.created)["hazard"] == 1 and rep.unchanged["hazard"] == 1
+    coords = list(square.exterior.coords)[::-1]  # other orientation, other first vertex
+    turned = shapely.Polygon(coords[2:] + coords[1:3])
+    assert turned.equals(square)
+    load(store, [hazard(id="HA-9", contamination=["ap_mine", "uxo"])])
+    resent = load(store, [hazard(id="HA-9", geom=turned, contamination=["uxo", "ap_mine"])])
+    assert resent.written == 0 and resent.unchanged["hazard"] == 1

@@ -95,13 +95,19 @@ class ImportReport:
 def content_hash(
     rec: Record, values: dict[str, Any] | None = None, wkb: bytes | None = None
 ) -> str:
-    """Digest of what a record says (not its review state), to tell a re-sent record from a change."""
+    """Digest of what a record says (not its review state), to tell a re-sent record from a change.
+
+    ``wkb`` is the *normalised* geometry, when the caller has it already.
+    """
     values = dict(record_values(rec) if values is None else values)
     values.pop("review_status", None)
     values.pop("rejection_reason", None)
+    for name, value in values.items():  # lists of categories or texts: order carries nothing
+        if isinstance(value, tuple) and value and isinstance(value[0], str):
+            values[name] = sorted(value)
     h = hashlib.sha256(orjson.dumps(values, option=orjson.OPT_SORT_KEYS))
     if rec.geometry is not None:
-        h.update(wkb if wkb is not None else shapely.to_wkb(rec.geometry))
+        h.update(wkb if wkb is not None else shapely.to_wkb(shapely.normalize(rec.geometry)))
     return h.hexdigest()
 
 
@@ -243,14 +249,21 @@ def _resolve_versions(
         next_version: dict[str, int] = {
             rid: max(v.version for v in vs) for rid, vs in stored.items()
         }
-        wkbs = shapely.to_wkb(np.asarray([r.geometry for _, r, _ in items], dtype=object))
-        for (i, rec, note), wkb in zip(items, wkbs, strict=True):
+        geoms = np.asarray([r.geometry for _, r, _ in items], dtype=object)
+        wkbs = shapely.to_wkb(geoms)
+        # the same polygon drawn from another vertex or the other way round is the same data
+        same_shape = shapely.to_wkb(shapely.normalize(geoms))
+        seen_ids: set[str] = set()
+        for (i, rec, note), wkb, shape in zip(items, wkbs, same_shape, strict=True):
             props = record_values(rec)
-            digest = content_hash(rec, props, wkb)
+            digest = content_hash(rec, props, shape)
             info = rec.info_date
             key = (rec.id, info)
-            if key in seen or (info is None and any(k[0] == rec.id for k in seen)):
-                first = seen.get(key, (0, ""))[0]
+            if key in seen or (info is None and rec.id in seen_ids):
+                first, first_digest = seen.get(key, (0, ""))
+                if first_digest == digest:  # the same record sent twice: once is enough
+                    report.unchanged[rtype] += 1
+                    continue
                 errors.append(
                     RecordError(
                         f"conflict: {rtype} {rec.id} appears twice in this file with the same date of "
@@ -261,6 +274,7 @@ def _resolve_versions(
                 )
                 continue
             seen[key] = (i, digest)
+            seen_ids.add(rec.id)
             history = stored.get(rec.id, [])
             if info is not None:
                 same_day = [v for v in history if v.info_date == info]
