@@ -8,6 +8,7 @@ are stored as JSON text, so a GeoPackage export imports back unchanged.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ def read_gpkg(path: Path) -> list[Any]:
     order = {t: i for i, t in enumerate(RECORD_TYPES)}
     features: list[Any] = []
     for layer in sorted((n for n in layers if n in order), key=order.__getitem__):
-        meta, _, geoms, fields = pyogrio.raw.read(path, layer=layer)
+        meta, _, geoms, fields = pyogrio.raw.read(path, layer=layer, datetime_as_string=True)
         geoms = _to_wgs84(geoms, meta.get("crs"), path)
         names = list(meta["fields"])
         for k in range(len(geoms) if geoms is not None else len(fields[0]) if fields else 0):
@@ -47,6 +48,9 @@ def read_gpkg(path: Path) -> list[Any]:
             "no layer named after a record type (hazard, activity, ...)", record=str(path)
         )
     return features
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _to_wgs84(wkb: Any, crs: str | None, path: Path) -> Any:
@@ -102,6 +106,9 @@ def write_layer(
                 arr = np.array(values, dtype=np.int64)
         elif kinds <= {int, float} and kinds:
             arr = np.array([np.nan if v is None else v for v in values], dtype=float)
+        elif kinds == {str} and all(v is None or _ISO_DATE.fullmatch(v) for v in values):
+            # a real Date column, so that QGIS filters and sorts it as dates
+            arr = np.array(["NaT" if v is None else v for v in values], dtype="datetime64[D]")
         else:
             arr = np.array([None if v is None else str(v) for v in values], dtype=object)
         data.append(arr)
