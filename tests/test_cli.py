@@ -114,6 +114,7 @@ def test_geopackage_export_opens_in_ogrinfo_and_imports_back_unchanged(programme
         check=True,
     ).stdout
     assert "Feature Count: 2" in detail and "remaining_m2" in detail and "4326" in detail
+    assert "recorded_on: Date" in detail  # a date QGIS can filter on, not text
     # the same database takes its own export back as unchanged, a new one rebuilds the numbers
     assert "0 written" in cf(programme, "import", gpkg).stdout
     other = dict(programme, CLEARFIELD_DATABASE=f"sqlite:///{tmp_path / 'copy.db'}")
