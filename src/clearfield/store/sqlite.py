@@ -34,6 +34,7 @@ from clearfield.domain.review import check_transition
 from clearfield.errors import NotFound, StoreError
 from clearfield.store.base import NewVersion, QualityFlag, StoredRecord, VersionInfo
 from clearfield.store.sqlite_accounts import refresh
+from clearfield.store.sqlite_batches import executemany, temp_table
 from clearfield.store.sqlite_stats import StatisticsQueries
 
 __all__ = ["SQLiteStore", "migrate"]
@@ -47,7 +48,6 @@ _PARENT = {
     "project": "asset_id",
 }
 _PARENT_TYPE = {"hazard_id": "hazard", "asset_id": "asset"}
-_BATCH = 50_000
 
 
 def _now() -> str:
@@ -131,7 +131,7 @@ class SQLiteStore(StatisticsQueries):
     def set_programme(self, values: dict[str, str], actor: str) -> None:
         with self._writing() as conn:
             before = dict(conn.exec_driver_sql("SELECT key, value FROM programme").all())
-            _many(
+            executemany(
                 conn,
                 "INSERT INTO programme (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -217,11 +217,12 @@ class SQLiteStore(StatisticsQueries):
     ) -> list[tuple[str, BaseGeometry]]:
         """Current geometries of this type whose boxes touch any of ``boxes`` (R*Tree only)."""
         with self.engine.connect() as conn:
-            conn.exec_driver_sql(
-                "CREATE TEMP TABLE IF NOT EXISTS probe (minx REAL, miny REAL, maxx REAL, maxy REAL)"
+            temp_table(
+                conn,
+                "probe",
+                "minx REAL, miny REAL, maxx REAL, maxy REAL",
+                [tuple(b) for b in boxes],
             )
-            conn.exec_driver_sql("DELETE FROM probe")
-            _many(conn, "INSERT INTO probe VALUES (?, ?, ?, ?)", [tuple(b) for b in boxes])
             rows = conn.exec_driver_sql(
                 "SELECT DISTINCT e.record_id, v.geometry FROM probe q "
                 "JOIN record_bbox b ON b.maxx >= q.minx AND b.minx <= q.maxx "
@@ -451,14 +452,14 @@ class SQLiteStore(StatisticsQueries):
                 flags.extend((pk, code, msg, None, now) for code, msg in nv.flags)
                 if progress is not None and i % 5000 == 0:
                     progress(i)
-            _many(conn, _INSERT_VERSION, rows)
-            _many(
+            executemany(conn, _INSERT_VERSION, rows)
+            executemany(
                 conn,
                 "INSERT INTO record_bbox (pk, minx, maxx, miny, maxy) VALUES (?, ?, ?, ?, ?)",
                 boxes,
             )
             _audit(conn, audits)
-            _many(
+            executemany(
                 conn,
                 "INSERT INTO quality_flag (version_pk, code, message, other_pk, raised_at) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -576,12 +577,12 @@ def _entity_pks(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str,
     if len(keys) > 10_000:  # a bulk load: reading the whole table is cheaper than a join
         rows = conn.exec_driver_sql("SELECT record_type, record_id, pk FROM entity")
         return {(t, i): pk for t, i, pk in rows if (t, i) in keys}
-    conn.exec_driver_sql(
-        "CREATE TEMP TABLE IF NOT EXISTS wanted_keys (record_type TEXT, record_id TEXT, "
-        "PRIMARY KEY (record_type, record_id))"
+    temp_table(
+        conn,
+        "wanted_keys",
+        "record_type TEXT, record_id TEXT, PRIMARY KEY (record_type, record_id)",
+        list(keys),
     )
-    conn.exec_driver_sql("DELETE FROM wanted_keys")
-    _many(conn, "INSERT OR IGNORE INTO wanted_keys VALUES (?, ?)", list(keys))
     rows = conn.exec_driver_sql(
         "SELECT e.record_type, e.record_id, e.pk FROM wanted_keys w JOIN entity e "
         "ON e.record_type = w.record_type AND e.record_id = w.record_id"
@@ -591,19 +592,11 @@ def _entity_pks(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str,
 
 def _wanted_ids(conn: Connection, ids: Iterable[str]) -> None:
     """Fill the connection's temporary ``wanted_ids`` table, for joins instead of scans."""
-    conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS wanted_ids (record_id TEXT PRIMARY KEY)")
-    conn.exec_driver_sql("DELETE FROM wanted_ids")
-    _many(conn, "INSERT OR IGNORE INTO wanted_ids VALUES (?)", [(i,) for i in ids])
-
-
-def _many(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
-    """executemany in batches; nothing at all for no rows (SQLAlchemy would run it once)."""
-    for start in range(0, len(rows), _BATCH):
-        conn.exec_driver_sql(sql, rows[start : start + _BATCH])
+    temp_table(conn, "wanted_ids", "record_id TEXT PRIMARY KEY", [(i,) for i in ids])
 
 
 def _audit(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    _many(
+    executemany(
         conn,
         "INSERT INTO audit_event (at, actor, action, record_type, record_id, version, "
         "before, after, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -622,9 +615,7 @@ def _check_unchanged(
     stored = {}
     present = [known[k] for k in expected if k in known]
     if present:
-        conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS checking (pk INTEGER PRIMARY KEY)")
-        conn.exec_driver_sql("DELETE FROM checking")
-        _many(conn, "INSERT INTO checking (pk) VALUES (?)", [(p,) for p in present])
+        temp_table(conn, "checking", "pk INTEGER PRIMARY KEY", [(p,) for p in present])
         stored = dict(
             conn.exec_driver_sql(
                 "SELECT entity_pk, MAX(version) FROM record_version "
@@ -644,9 +635,7 @@ def _activity_parents(conn: Connection, entity_pks: set[int]) -> set[int]:
     """The hazards any version of these activities was recorded on."""
     if not entity_pks:
         return set()
-    conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS moved (pk INTEGER PRIMARY KEY)")
-    conn.exec_driver_sql("DELETE FROM moved")
-    _many(conn, "INSERT INTO moved (pk) VALUES (?)", [(p,) for p in entity_pks])
+    temp_table(conn, "moved", "pk INTEGER PRIMARY KEY", [(p,) for p in entity_pks])
     rows = conn.exec_driver_sql(
         "SELECT DISTINCT v.parent_pk FROM record_version v JOIN entity e ON e.pk = v.entity_pk "
         "WHERE e.record_type = 'activity' AND v.parent_pk IS NOT NULL "
@@ -659,9 +648,7 @@ def _update_current(conn: Connection, entity_pks: set[int]) -> None:
     """Current = latest date of information (then latest version); counted = latest approved."""
     if not entity_pks:
         return
-    conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS touched (pk INTEGER PRIMARY KEY)")
-    conn.exec_driver_sql("DELETE FROM touched")
-    _many(conn, "INSERT INTO touched (pk) VALUES (?)", [(p,) for p in entity_pks])
+    temp_table(conn, "touched", "pk INTEGER PRIMARY KEY", [(p,) for p in entity_pks])
     conn.exec_driver_sql(
         "UPDATE record_version SET "
         "is_current = (pk = (SELECT w.pk FROM record_version w "

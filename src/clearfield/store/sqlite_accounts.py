@@ -19,24 +19,18 @@ from sqlalchemy.engine import Connection
 
 from clearfield.domain.accounting import HazardRelease, Release, account_hazards
 from clearfield.domain.enums import ActivityKind, ReviewStatus
+from clearfield.store.sqlite_batches import executemany, temp_table
 
 __all__ = ["PARALLEL_FROM", "refresh"]
 
 _KIND = {k.value: k for k in ActivityKind}
 
 
-def _executemany(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
-    if rows:  # SQLAlchemy would run the statement once for no rows
-        conn.exec_driver_sql(sql, rows)
-
-
 def refresh(conn: Connection, hazard_pks: set[int], progress: Any = None) -> None:
     """Recompute the accounts of these hazards from their counted versions and releases."""
     if not hazard_pks:
         return
-    conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS refresh (pk INTEGER PRIMARY KEY)")
-    conn.exec_driver_sql("DELETE FROM refresh")
-    _executemany(conn, "INSERT INTO refresh (pk) VALUES (?)", [(p,) for p in hazard_pks])
+    temp_table(conn, "refresh", "pk INTEGER PRIMARY KEY", [(p,) for p in hazard_pks])
     conn.exec_driver_sql("DELETE FROM hazard_account WHERE entity_pk IN (SELECT pk FROM refresh)")
     conn.exec_driver_sql("DELETE FROM release_account WHERE hazard_pk IN (SELECT pk FROM refresh)")
     hz = conn.exec_driver_sql(
@@ -63,7 +57,7 @@ def refresh(conn: Connection, hazard_pks: set[int], progress: Any = None) -> Non
         )
         meta[rid] = (epk, end, org)
     results = _account(hazard_geoms, releases, progress)
-    _executemany(
+    executemany(
         conn,
         "INSERT INTO hazard_account (entity_pk, version_pk, hazard_m2, cancelled_m2, reduced_m2, "
         "cleared_m2, remaining_m2, outside_m2) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -96,7 +90,7 @@ def refresh(conn: Connection, hazard_pks: set[int], progress: Any = None) -> Non
                     org,
                 )
             )
-    _executemany(
+    executemany(
         conn,
         "INSERT INTO release_account (activity_pk, hazard_pk, category, released_m2, outside_m2, "
         "end_date, organisation) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -14,6 +14,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.engine import Engine
 
 from clearfield.domain.accounting import ACCOUNT_FIELDS
+from clearfield.store.sqlite_batches import temp_table
 
 _GROUP_HAZARD = {
     None: "NULL",
@@ -119,9 +120,7 @@ class StatisticsQueries:
         if not wanted:
             return out
         with self.engine.connect() as conn:
-            conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS wanted (id TEXT PRIMARY KEY)")
-            conn.exec_driver_sql("DELETE FROM wanted")
-            conn.exec_driver_sql("INSERT INTO wanted (id) VALUES (?)", [(h,) for h in wanted])
+            temp_table(conn, "wanted", "id TEXT PRIMARY KEY", [(h,) for h in wanted])
             rows = conn.exec_driver_sql(
                 "SELECT h.record_id, v.geometry FROM record_version v "
                 "JOIN entity h ON h.pk = v.parent_pk JOIN entity e ON e.pk = v.entity_pk "

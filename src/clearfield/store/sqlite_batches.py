@@ -1,0 +1,28 @@
+"""Batched statements on one SQLite connection: many rows at once, and temporary key tables.
+
+Joining on a temporary table of the keys at hand lets a query touch only those rows,
+whatever the size of the programme; every store module uses these two instead of
+writing the pattern again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+BATCH = 50_000
+
+
+def executemany(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """executemany in batches; nothing at all for no rows (SQLAlchemy would run it once)."""
+    for start in range(0, len(rows), BATCH):
+        conn.exec_driver_sql(sql, rows[start : start + BATCH])
+
+
+def temp_table(conn: Connection, name: str, columns: str, rows: list[tuple[Any, ...]]) -> None:
+    """(Re)fill the connection's temporary table ``name`` (``columns`` is its DDL) with rows."""
+    conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns})")
+    conn.exec_driver_sql(f"DELETE FROM {name}")
+    marks = ", ".join("?" * len(rows[0])) if rows else ""
+    executemany(conn, f"INSERT OR IGNORE INTO {name} VALUES ({marks})", rows)
