@@ -147,7 +147,7 @@ def import_(
         carried = read_programme(file)
         store = _open(database)
         current = store.programme()
-        empty = store.count("SELECT COUNT(*) FROM entity") == 0
+        empty = store.is_empty()
         if current.get("synthetic") == "true" and carried.get("synthetic") != "true":
             err.print(
                 "[yellow]warning[/] this database holds synthetic (demo) data; records "

@@ -12,9 +12,8 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-import shapely
-
 from clearfield.domain.access import blocking
+from clearfield.domain.accounting import remaining_ground
 from clearfield.domain.enums import AssetCondition, HazardStatus, ReleaseCategory, TeamKind
 from clearfield.store.base import Store
 
@@ -115,8 +114,7 @@ def blocked_assets(store: Store) -> dict[str, list[str]]:
     for rid, hazard in hazards:
         if rid not in near:
             continue
-        rel = releases[rid]
-        rest = shapely.difference(hazard, shapely.union_all(rel)) if rel else hazard
+        rest = remaining_ground(hazard, releases[rid])
         if not rest.is_empty:
             remaining.append((rid, rest))
     return blocking(assets, remaining)

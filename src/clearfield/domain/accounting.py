@@ -43,6 +43,8 @@ __all__ = [
     "ReleaseTotals",
     "account_hazard",
     "account_hazards",
+    "remaining_geometry",
+    "remaining_ground",
 ]
 
 ACCOUNT_FIELDS = (
@@ -227,7 +229,11 @@ def _union(pieces: list[BaseGeometry], clip: BaseGeometry) -> BaseGeometry:
 
 def remaining_geometry(hazard: BaseGeometry, releases: Iterable[Release]) -> BaseGeometry:
     """The hazard polygon minus its approved releases (EPSG:4326), for maps and blocking."""
-    approved = [r.geometry for r in releases if r.review_status is ReviewStatus.APPROVED]
-    if not approved:
-        return hazard
-    return shapely.difference(hazard, shapely.union_all(approved))
+    return remaining_ground(
+        hazard, [r.geometry for r in releases if r.review_status is ReviewStatus.APPROVED]
+    )
+
+
+def remaining_ground(hazard: BaseGeometry, released: Sequence[BaseGeometry]) -> BaseGeometry:
+    """The hazard polygon minus polygons already known to be approved releases."""
+    return shapely.difference(hazard, shapely.union_all(released)) if released else hazard

@@ -285,6 +285,10 @@ class SQLiteStore(StatisticsQueries):
             ).all()
         return [(rid, shapely.from_wkb(wkb)) for rid, wkb in rows]
 
+    def is_empty(self) -> bool:
+        """True when no record of any type is stored."""
+        return self.count("SELECT EXISTS (SELECT 1 FROM entity)") == 0
+
     def records_written_by_others(self, actor: str) -> int:
         """How many record versions someone other than ``actor`` stored (for safe replacing)."""
         return int(
@@ -355,9 +359,7 @@ class SQLiteStore(StatisticsQueries):
 
     # --- writing --------------------------------------------------------------------------
 
-    def write(
-        self, versions: list[NewVersion], actor: str, source: str, progress: Any = None
-    ) -> None:
+    def write(self, versions: list[NewVersion], actor: str, source: str) -> None:
         """Store new versions, their audit events and flags, and refresh affected accounts."""
         now = _now()
         keys = {(nv.record.RECORD_TYPE, nv.record.id) for nv in versions}
@@ -450,8 +452,6 @@ class SQLiteStore(StatisticsQueries):
                     )
                 )
                 flags.extend((pk, code, msg, None, now) for code, msg in nv.flags)
-                if progress is not None and i % 5000 == 0:
-                    progress(i)
             executemany(conn, _INSERT_VERSION, rows)
             executemany(
                 conn,
