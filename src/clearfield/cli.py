@@ -136,15 +136,14 @@ def import_(
     sent again is left unchanged. Any bad feature rejects the whole file: every fault
     is printed with the feature's index and id, and the exit code is 2.
     """
-    from clearfield.io import read_features, read_programme
+    from clearfield.io import read_file
 
     url = database_url(database)
     path = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
     created = path if path is not None and not path.exists() else None
     store = None
     try:
-        features = read_features(file)  # before opening: a bad file creates no database
-        carried = read_programme(file)
+        features, carried = read_file(file)  # before opening: a bad file makes no database
         store = _open(database)
         current = store.programme()
         empty = store.is_empty()

@@ -11,7 +11,7 @@ from typing import Any
 
 from clearfield.errors import ClearfieldError
 
-__all__ = ["FileError", "json_lists", "read_features", "read_programme"]
+__all__ = ["FileError", "json_lists", "read_features", "read_file"]
 
 
 class FileError(ClearfieldError):
@@ -30,32 +30,14 @@ def json_lists(geometry: Any) -> Any:
     return geometry
 
 
-def read_programme(path: Path) -> dict[str, str]:
-    """The programme metadata a Clearfield export carries (name, whether synthetic), if any."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".geojson", ".json"):
-            import orjson
-
-            meta = orjson.loads(path.read_bytes()).get("programme")
-        elif suffix == ".gpkg":
-            import pyogrio
-
-            layers = pyogrio.list_layers(path)
-            meta = (
-                pyogrio.read_info(path, layer=layers[0][0]).get("dataset_metadata")
-                if len(layers)
-                else None
-            )
-        else:
-            meta = None
-    except Exception:  # not ours to judge here: read_features names what is wrong with the file
-        return {}
-    return {str(k): str(v) for k, v in meta.items()} if isinstance(meta, dict) else {}
-
-
 def read_features(path: Path) -> list[Any]:
     """Read the features of a GeoJSON, GeoPackage or CSV (WKT) file, by its suffix."""
+    return read_file(path)[0]
+
+
+def read_file(path: Path) -> tuple[list[Any], dict[str, str]]:
+    """The features of a file and the programme metadata it carries (a Clearfield export's
+    name and synthetic mark), read in one pass."""
     suffix = path.suffix.lower()
     if not path.exists():
         raise FileError("no such file", record=str(path))
@@ -70,5 +52,10 @@ def read_features(path: Path) -> list[Any]:
     if suffix == ".csv":
         from clearfield.io.csv_wkt import read_csv
 
-        return read_csv(path)
+        return read_csv(path), {}
     raise FileError(f"unknown file type {suffix!r}; use .geojson, .gpkg or .csv", record=str(path))
+
+
+def programme_metadata(meta: Any) -> dict[str, str]:
+    """Metadata as plain text pairs; anything that is not a mapping carries none."""
+    return {str(k): str(v) for k, v in meta.items()} if isinstance(meta, dict) else {}

@@ -9,13 +9,14 @@ from typing import Any
 
 import orjson
 
-from clearfield.io import FileError
+from clearfield.io import FileError, programme_metadata
 
 MAX_BYTES = 2 * 1024**3
 
 
-def read_geojson(path: Path) -> list[Any]:
-    """The features of a FeatureCollection; a file-level fault raises :class:`FileError`."""
+def read_geojson(path: Path) -> tuple[list[Any], dict[str, str]]:
+    """The features of a FeatureCollection and its ``programme`` member; a file-level fault
+    raises :class:`FileError`."""
     data = path.read_bytes()
     if not data.strip():
         raise FileError("the file is empty", record=str(path))
@@ -45,7 +46,7 @@ def read_geojson(path: Path) -> list[Any]:
     features = doc.get("features")
     if not isinstance(features, list):
         raise FileError("a FeatureCollection needs a 'features' array", record=str(path))
-    return features
+    return features, programme_metadata(doc.get("programme"))
 
 
 def write_geojson(path: Path, features: Iterable[dict[str, Any]], **members: Any) -> int:

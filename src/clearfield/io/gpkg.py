@@ -18,10 +18,10 @@ import pyogrio.raw
 import shapely
 from pyproj import CRS, Transformer
 
-from clearfield.io import FileError, json_lists
+from clearfield.io import FileError, json_lists, programme_metadata
 
 
-def read_gpkg(path: Path) -> list[Any]:
+def read_gpkg(path: Path) -> tuple[list[Any], dict[str, str]]:
     """Features of every record layer; layers whose name is not a record type are skipped."""
     from clearfield.domain.records import RECORD_TYPES
 
@@ -47,7 +47,8 @@ def read_gpkg(path: Path) -> list[Any]:
         raise FileError(
             "no layer named after a record type (hazard, activity, ...)", record=str(path)
         )
-    return features
+    meta = pyogrio.read_info(path, layer=layers[0]).get("dataset_metadata")
+    return features, programme_metadata(meta)
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -65,9 +65,10 @@ def migrate(engine: Engine) -> str:
     """Bring the schema to the newest revision; return it. Refuses a newer, unknown schema."""
     with engine.begin() as conn:
         cfg = _alembic_config(conn)
-        head = ScriptDirectory.from_config(cfg).get_current_head()
+        scripts = ScriptDirectory.from_config(cfg)
+        head = scripts.get_current_head()
         current = MigrationContext.configure(conn).get_current_revision()
-        known = {s.revision for s in ScriptDirectory.from_config(cfg).walk_revisions()}
+        known = {s.revision for s in scripts.walk_revisions()}
         if current is not None and current not in known:
             raise StoreError(
                 f"the database has schema revision {current!r}, newer than this Clearfield "
