@@ -18,6 +18,7 @@ import numpy as np
 import orjson
 import shapely
 
+from clearfield.bulk import collector_paused
 from clearfield.domain import quality
 from clearfield.domain.enums import ReviewStatus
 from clearfield.domain.geometry import area_m2
@@ -111,6 +112,7 @@ def content_hash(
     return h.hexdigest()
 
 
+@collector_paused()
 def import_features(
     store: Store,
     features: list[Any],

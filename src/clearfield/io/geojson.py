@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from clearfield.bulk import collector_paused
 from clearfield.io import FileError, programme_metadata
 
 MAX_BYTES = 2 * 1024**3
@@ -21,7 +22,8 @@ def read_geojson(path: Path) -> tuple[list[Any], dict[str, str]]:
     if not data.strip():
         raise FileError("the file is empty", record=str(path))
     try:
-        doc = orjson.loads(data)
+        with collector_paused():
+            doc = orjson.loads(data)
     except orjson.JSONDecodeError:
         # NaN and Infinity are not JSON, but some exporters write them: read them so that
         # the geometry check can name the feature, instead of failing the whole file here.
