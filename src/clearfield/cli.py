@@ -5,18 +5,27 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from clearfield import __version__, services
+from clearfield.cli_common import (
+    Actor,
+    Database,
+    JsonFlag,
+    err,
+    fail,
+    open_store,
+    out,
+    progress_bar,
+)
+from clearfield.cli_plan import plan_app
+from clearfield.cli_psplib import psplib_app
 from clearfield.config import database_url
 from clearfield.domain.enums import ReviewStatus
 from clearfield.domain.records import RECORD_TYPES
@@ -35,83 +44,8 @@ review_app = typer.Typer(
     help="The review queue: list, submit, approve or reject records.", no_args_is_help=True
 )
 app.add_typer(review_app, name="review")
-
-# On a terminal, Rich fits its width; piped into a file or another program, lines stay
-# whole (Rich would otherwise squeeze every table into 80 columns).
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-
-Database = Annotated[
-    str | None,
-    typer.Option(
-        "--database",
-        "-d",
-        help="sqlite:///PATH (default $CLEARFIELD_DATABASE or sqlite:///clearfield.db)",
-        show_default=False,
-    ),
-]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
-Actor = Annotated[
-    str, typer.Option("--actor", help="Who is acting, for the audit log.", envvar="CLEARFIELD_USER")
-]
-
-
-def _fail(exc: ClearfieldError, as_json: bool = False) -> None:
-    """Print the error (one unwrapped line per fault, for people and for grep) and exit."""
-    if as_json:
-        faults = exc.errors if isinstance(exc, ImportRejected) else [exc]
-        sys.stdout.write(
-            json.dumps(
-                {
-                    "error": exc.code,
-                    "message": str(exc),
-                    "faults": [
-                        {
-                            "record": e.record,
-                            "field": getattr(e, "field", None),
-                            "reason": e.message,
-                        }
-                        for e in faults
-                    ],
-                }
-            )
-            + "\n"
-        )
-    if isinstance(exc, ImportRejected):
-        err.print(f"[bold red]rejected[/] {exc}", highlight=False, soft_wrap=True)
-        for e in exc.errors:
-            err.print(f"  {e}", highlight=False, markup=False, soft_wrap=True)
-    else:
-        err.print(f"[bold red]error[/] {exc}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code=1 if not isinstance(exc, ImportRejected) else 2)
-
-
-@contextmanager
-def _progress(enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
-    """A Rich progress bar on stderr, fed by services' (label, done, total) callbacks."""
-    if not enabled:
-        yield lambda label, done, total: None
-        return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-
-        def update(label: str, done: int, total: int) -> None:
-            if label not in tasks:
-                tasks[label] = bar.add_task(label, total=total)
-            bar.update(tasks[label], completed=done, total=total)
-
-        yield update
-
-
-def _open(database: str | None, *, create: bool = True) -> Any:
-    return services.open_store(database_url(database), create=create)
+app.add_typer(plan_app, name="plan")
+app.add_typer(psplib_app, name="psplib")
 
 
 @app.command("import")
@@ -144,7 +78,7 @@ def import_(
     store = None
     try:
         features, carried = read_file(file)  # before opening: a bad file makes no database
-        store = _open(database)
+        store = open_store(database)
         current = store.programme()
         empty = store.is_empty()
         if current.get("synthetic") == "true" and carried.get("synthetic") != "true":
@@ -159,7 +93,7 @@ def import_(
                 "[yellow]warning[/] this file holds synthetic (demo) data; it is being mixed "
                 "into a database of real records"
             )
-        with _progress(not as_json) as progress:
+        with progress_bar(not as_json) as progress:
             report = services.import_features(
                 store, features, source=str(file), actor=actor, repair=repair, progress=progress
             )
@@ -172,7 +106,7 @@ def import_(
                 store.close()  # the database was made for this import: leave none behind
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{created}{suffix}").unlink(missing_ok=True)
-        _fail(exc, as_json)
+        fail(exc, as_json)
     if as_json:
         out.print_json(json.dumps(report.as_dict()))
         return
@@ -214,11 +148,11 @@ def export(
     from clearfield.export import export as run
 
     try:
-        store = _open(database, create=False)
-        with _progress() as progress:
+        store = open_store(database, create=False)
+        with progress_bar() as progress:
             counts = run(store, file, personal_data=not no_personal_data, progress=progress)
     except ClearfieldError as exc:
-        _fail(exc)
+        fail(exc)
     out.print(f"wrote {file}: {_counts({k: v for k, v in counts.items() if v})}")
 
 
@@ -262,13 +196,13 @@ def stats(
         err.print(f"[bold red]error[/] --to {until} is before --from {since}")
         raise typer.Exit(1)
     try:
-        store = _open(database, create=False)
+        store = open_store(database, create=False)
         if recompute:
-            with _progress(not as_json) as progress:
+            with progress_bar(not as_json) as progress:
                 store.refresh_accounts(progress=lambda d, t: progress("accounting", d, t))
         result = programme_stats(store, by=by, since=period[0], until=period[1])
     except ClearfieldError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
         return
@@ -349,9 +283,9 @@ def check(database: Database = None, as_json: JsonFlag = False) -> None:
     """Data quality flags on current records (duplicates, overlaps, long segments, releases
     outside their hazard, very large hazards, swapped coordinates). Flags never reject."""
     try:
-        flags = _open(database, create=False).quality_flags()
+        flags = open_store(database, create=False).quality_flags()
     except ClearfieldError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         sys.stdout.write(json.dumps([dataclasses.asdict(f) for f in flags]) + "\n")
         return
@@ -409,7 +343,7 @@ def _build_scenario(database: str | None, scale: float, seed: int, replace: bool
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     try:
         store = services.open_store(url)
-        with _progress() as progress:
+        with progress_bar() as progress:
             scen = generate(
                 scale=scale, seed=seed, progress=lambda d, t: progress("generating scenario", d, t)
             )
@@ -424,7 +358,7 @@ def _build_scenario(database: str | None, scale: float, seed: int, replace: bool
             meta.update({f"context.{k}": json.dumps(v) for k, v in scen.context.items()})
             store.set_programme(meta, actor=services.SCENARIO_ACTOR)
     except ClearfieldError as exc:
-        _fail(exc)
+        fail(exc)
     out.print(
         f"built {scen.metadata.get('programme', 'scenario')} into {url}: "
         f"{report.written:,} records ({_counts(report.created)})"
@@ -433,13 +367,32 @@ def _build_scenario(database: str | None, scale: float, seed: int, replace: bool
 
 
 @app.command()
-def demo(database: Database = None) -> None:
+def demo(
+    database: Database = None,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help="Seconds the planner may use.", min=0)
+    ] = 20.0,
+) -> None:
     """Build the reference scenario (scale 1, seed 1) into the database, replacing a previous
-    demo (never a database holding real records), and print its statistics."""
+    demo (never a database holding real records), print its statistics, then plan it
+    against today's practice and write plan.json and baseline.json."""
+    from clearfield import planning
+    from clearfield.cli_plan import print_summary
     from clearfield.stats import programme_stats
 
     store = _build_scenario(database, 1.0, 1, True)
     _print_stats(programme_stats(store), store.programme())
+    with err.status("planning") as status:
+        problem = planning.build(store)
+        result = planning.plan_problem(
+            problem, time_limit=time_limit, progress=lambda msg: status.update(msg)
+        )
+    verdict = planning.verify_plan(problem, result.plan)
+    Path("plan.json").write_bytes(orjson.dumps(result.plan.to_json()))
+    Path("baseline.json").write_bytes(orjson.dumps(result.baseline.to_json()))
+    out.print()
+    print_summary(planning.summary(result, verdict))
+    out.print("wrote plan.json and baseline.json (`clearfield plan --help` for more)")
 
 
 @review_app.command("list")
@@ -456,9 +409,9 @@ def review_list(
     """Records waiting for review (submitted), oldest first, with what an officer checks:
     kind, hazard, date of information, area, organisation."""
     try:
-        queue = services.pending(_open(database, create=False), record_type)
+        queue = services.pending(open_store(database, create=False), record_type)
     except ClearfieldError as exc:
-        _fail(exc)
+        fail(exc)
     if organisation is not None:
         queue = [q for q in queue if getattr(q.record, "organisation", None) == organisation]
     if as_json:
@@ -516,7 +469,7 @@ def _review(
         raise typer.Exit(1)
     done = 0
     try:
-        store = _open(database, create=False)
+        store = open_store(database, create=False)
         for record_id in record_ids:
             s = services.review(store, record_type, record_id, status, actor=actor, reason=reason)
             out.print(f"{record_type} {record_id} version {s.version} is now {status.value}")
@@ -524,7 +477,7 @@ def _review(
     except ClearfieldError as exc:
         if done:
             err.print(f"{done} of {len(record_ids)} reviewed before this error")
-        _fail(exc)
+        fail(exc)
 
 
 RecordType = Annotated[str, typer.Argument(help="hazard, activity, find, accident, ...")]
@@ -564,11 +517,11 @@ def review_submit(
 def review_show(record_type: RecordType, record_id: RecordId, database: Database = None) -> None:
     """A record's versions and its audit trail."""
     try:
-        store = _open(database, create=False)
+        store = open_store(database, create=False)
         history = store.history(record_type, record_id)
         events = store.audit_events(record_type, record_id)
     except ClearfieldError as exc:
-        _fail(exc)
+        fail(exc)
     from clearfield.domain.parse import record_properties
 
     for s in history:
