@@ -552,6 +552,10 @@ def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         "foreign_keys = ON",
         "synchronous = NORMAL",
         "busy_timeout = 10000",
+        # bulk imports touch hundreds of MB of table, index and R*Tree pages in one
+        # transaction: a page cache that holds them saves spilling and re-reading
+        "cache_size = -262144",
+        "temp_store = MEMORY",
     ):
         cur.execute(f"PRAGMA {pragma}")
     cur.close()
