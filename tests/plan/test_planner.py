@@ -75,6 +75,7 @@ def test_search_never_makes_a_plan_worse_and_is_deterministic(problem: Problem) 
     start = baseline(problem)
     a, info = improve(problem, start, time_limit=3, seed=3, workers=1)
     b, _ = improve(problem, start, time_limit=3, seed=3, workers=1)
+    _check(problem, Plan(problem.horizon_days, b, benefit_of(problem, b)))
     assert info["benefit"] >= benefit_of(problem, retime(problem, _seqs(start))) - 1e-6
     assert _check(problem, Plan(problem.horizon_days, a, benefit_of(problem, a))) >= 0
     assert sorted((x.task, x.team, x.start_day) for x in a) == sorted(
@@ -93,11 +94,14 @@ def test_problem_file_round_trip_and_plan_of_a_file(problem: Problem, tmp_path: 
     again = Problem.from_json(problem.to_json())
     assert again.to_json() == problem.to_json()
     plan = benefit_first(again)
-    assert benefit_of(again, plan) == pytest.approx(benefit_of(problem, benefit_first(problem)))
+    assert _check(again, Plan(again.horizon_days, plan, benefit_of(again, plan))) == pytest.approx(
+        benefit_of(problem, benefit_first(problem))
+    )
 
 
 def test_kpis_add_up(problem: Problem) -> None:
     plan = benefit_first(problem)
+    _check(problem, Plan(problem.horizon_days, plan, benefit_of(problem, plan)))
     k = kpis(problem, plan)
     done = {a.task for a in plan}
     released = sum(t.released_m2 for t in problem.tasks if t.id in done)
@@ -107,7 +111,9 @@ def test_kpis_add_up(problem: Problem) -> None:
     assert k.population_restored[-1] == pytest.approx(sum(t.weight for t in rebuilt))
     assert all(0 <= u <= 1 + 1e-9 for u in k.sapper_utilisation + k.builder_utilisation)
     assert k.benefit == pytest.approx(benefit_of(problem, plan))
-    cmp = compare(problem, plan, baseline(problem))
+    base = baseline(problem)
+    _check(problem, Plan(problem.horizon_days, base, benefit_of(problem, base)))
+    cmp = compare(problem, plan, base)
     assert cmp["ratio"]["benefit"] == pytest.approx(cmp["plan"]["benefit"] / cmp["baseline"]["benefit"])  # fmt: skip
     chart = gantt(problem, plan)
     assert sum(len(v) for v in chart.values()) == len(plan)

@@ -96,8 +96,8 @@ class Snapshot:
 
     start: date
     hazards: list[Hazard]
-    remaining: dict[str, BaseGeometry]  # hazard id -> ground left to release (EPSG:4326)
-    remaining_m2: dict[str, float]
+    remaining: dict[str, BaseGeometry]  # hazard id -> where its work is (EPSG:4326 polygon)
+    remaining_m2: dict[str, float]  # hazard id -> area left to release (its account)
     assets: list[Asset]  # damaged, not restored
     teams: list[Team]
     blocking: dict[str, list[str]]  # asset id -> hazards blocking it

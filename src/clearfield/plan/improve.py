@@ -46,7 +46,7 @@ __all__ = ["improve", "retime"]
 _TEAMS_PER_WINDOW = (2, 3, 4)
 _TASKS_PER_TEAM = 8
 _EXTRA_CANDIDATES = 12
-_WINDOWS_PER_SECOND = 1  # the search's budget, deterministic for a seed
+_WINDOWS_PER_SECOND = 2  # the search's budget, deterministic for a seed
 _WINDOW_WORK = 0.25  # CP-SAT deterministic time per window (about seconds)
 
 Progress = Callable[[float, float], None]
