@@ -26,6 +26,7 @@ from clearfield.cli_common import (
 )
 from clearfield.cli_plan import plan_app
 from clearfield.cli_psplib import psplib_app
+from clearfield.cli_server import serve, users_app
 from clearfield.config import database_url
 from clearfield.domain.enums import ReviewStatus
 from clearfield.domain.records import RECORD_TYPES
@@ -46,6 +47,8 @@ review_app = typer.Typer(
 app.add_typer(review_app, name="review")
 app.add_typer(plan_app, name="plan")
 app.add_typer(psplib_app, name="psplib")
+app.add_typer(users_app, name="users")
+app.command("serve")(serve)
 
 
 @app.command("import")

@@ -18,7 +18,7 @@ from clearfield.domain.records import RECORD_TYPES
 from clearfield.io import FileError
 from clearfield.store.base import Store, StoredRecord
 
-__all__ = ["FORMATS", "export"]
+__all__ = ["FORMATS", "export", "stored_properties"]
 
 FORMATS = (".gpkg", ".geojson", ".xlsx")
 Progress = Callable[[str, int, int], None]
@@ -28,10 +28,14 @@ def _rows(
     store: Store, record_type: str, personal_data: bool, accounts: dict[str, Any]
 ) -> Iterator[tuple[dict[str, Any], Any]]:
     for s in store.records(record_type):
-        yield _row(s, personal_data, accounts), s.record.geometry
+        yield stored_properties(s, personal_data, accounts), s.record.geometry
 
 
-def _row(s: StoredRecord, personal_data: bool, accounts: dict[str, Any]) -> dict[str, Any]:
+def stored_properties(
+    s: StoredRecord, personal_data: bool, accounts: dict[str, Any]
+) -> dict[str, Any]:
+    """A stored record as file properties: version, area, account; names of casualties
+    only with ``personal_data``."""
     props = record_properties(s.record)
     props.pop("record_type")
     props["version"] = s.version

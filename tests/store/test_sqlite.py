@@ -22,7 +22,7 @@ def test_wal_foreign_keys_and_schema_revision(store):
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0001"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
         with pytest.raises(Exception, match="FOREIGN KEY"):
             conn.exec_driver_sql(
                 "INSERT INTO record_version (entity_pk, version, stored_at, review_status, "

@@ -36,6 +36,7 @@ from clearfield.store.base import NewVersion, QualityFlag, StoredRecord, Version
 from clearfield.store.sqlite_accounts import refresh
 from clearfield.store.sqlite_batches import executemany, temp_table
 from clearfield.store.sqlite_stats import StatisticsQueries
+from clearfield.store.sqlite_users import UserQueries
 
 __all__ = ["SQLiteStore", "migrate"]
 
@@ -79,7 +80,7 @@ def migrate(engine: Engine) -> str:
     return head or ""
 
 
-class SQLiteStore(StatisticsQueries):
+class SQLiteStore(StatisticsQueries, UserQueries):
     """The embedded store. ``SQLiteStore.open("sqlite:///clearfield.db")`` creates or opens one."""
 
     def __init__(self, path: Path, engine: Engine, url: str):

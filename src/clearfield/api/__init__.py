@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): records, review, statistics, plans and live events."""

@@ -1,0 +1,341 @@
+"""The Clearfield server: ``create_app(database_url)`` returns the FastAPI application.
+
+Thin over services, like the CLI: authentication and the role rules of
+``domain.roles`` at the door, ClearfieldError codes turned into HTTP statuses (bad
+input is a 4xx naming the record and the reason, never a 500), and every change
+published on the event stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import orjson
+import shapely
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
+
+from clearfield import services
+from clearfield.api.events import Broker
+from clearfield.domain.enums import ReviewStatus
+from clearfield.domain.records import RECORD_TYPES
+from clearfield.domain.roles import Forbidden, Role, check, sees_full_hazards, sees_personal_data
+from clearfield.errors import ClearfieldError, ImportRejected, NotFound
+from clearfield.export import stored_properties
+from clearfield.stats import programme_stats
+from clearfield.users import AuthError, User, authenticate, issue_token, user_from_token
+
+__all__ = ["create_app"]
+
+_STATUS = {
+    "UNAUTHORIZED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "CONFLICT": 409,
+    "CONCURRENT_CHANGE": 409,
+}
+MAX_SUBMISSION_BYTES = 20 * 1024 * 1024
+
+
+def _error(exc: ClearfieldError) -> JSONResponse:
+    faults = exc.errors if isinstance(exc, ImportRejected) else [exc]
+    body = {
+        "error": exc.code,
+        "message": str(exc),
+        "faults": [
+            {"record": e.record, "field": getattr(e, "field", None), "reason": e.message}
+            for e in faults
+        ],
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if exc.code == "UNAUTHORIZED" else None
+    return JSONResponse(body, status_code=_STATUS.get(exc.code, 422), headers=headers)
+
+
+def create_app(database_url: str) -> FastAPI:
+    store = services.open_store(database_url, create=False)
+    broker = Broker()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
+        broker.bind(asyncio.get_running_loop())
+        yield
+        store.close()
+
+    app = FastAPI(
+        title="Clearfield",
+        summary="Mine action and reconstruction records, land release, plans, live events.",
+        lifespan=lifespan,
+    )
+    app.state.store, app.state.broker = store, broker
+    oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+
+    @app.exception_handler(ClearfieldError)
+    async def clearfield_error(_request: Request, exc: ClearfieldError) -> JSONResponse:
+        return _error(exc)
+
+    # (defaults, not Annotated aliases: these names are local to create_app, and
+    # annotations are strings that FastAPI resolves in the module)
+    def current_user(token: str | None = Depends(oauth2)) -> User:
+        if not token:
+            raise AuthError("sign in first: no bearer token was sent")
+        return user_from_token(store, token)
+
+    me_ = Depends(current_user)
+
+    @app.get("/api/health")
+    def health() -> dict[str, str]:
+        """200 when the server is up and its database answers."""
+        store.is_empty()
+        return {"status": "ok"}
+
+    @app.post("/api/auth/token")
+    def token(form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> dict[str, str]:
+        """OAuth2 password flow: a bearer token for API clients."""
+        user = authenticate(store, form.username, form.password)
+        return {"access_token": issue_token(store, user), "token_type": "bearer"}
+
+    @app.get("/api/me")
+    def me(user: User = me_) -> dict[str, Any]:
+        return {"name": user.name, "role": user.role.value, "organisation": user.organisation}
+
+    @app.get("/api/stats")
+    def stats(by: str | None = None, user: User = me_) -> dict[str, Any]:
+        """Land release statistics (DESIGN's stats contract), approved records only."""
+        check(user.role, "stats")
+        return programme_stats(store, by=by)
+
+    def record_type(name: str) -> str:
+        if name not in RECORD_TYPES:
+            raise NotFound(f"no record type {name!r}; one of {', '.join(RECORD_TYPES)}")
+        return name
+
+    def visible(user: User, rec: Any) -> bool:
+        org = getattr(rec, "organisation", None)
+        return user.role is not Role.FIELD_LEAD or org is None or org == user.organisation
+
+    def feature(user: User, s: Any, accounts: dict[str, Any]) -> dict[str, Any]:
+        props = stored_properties(s, sees_personal_data(user.role), accounts)
+        props["id"] = s.record.id
+        props["review_status"] = s.record.review_status.value
+        geom = s.record.geometry
+        if (
+            geom is not None
+            and s.record.RECORD_TYPE == "hazard"
+            and not sees_full_hazards(user.role)
+        ):
+            c = geom.centroid  # generalised: about a kilometre, never the polygon
+            geom = shapely.Point(round(c.x, 2), round(c.y, 2))
+            props["generalised"] = True
+        return {
+            "type": "Feature",
+            "id": s.record.id,
+            "properties": props,
+            "geometry": None if geom is None else json.loads(shapely.to_geojson(geom)),
+        }
+
+    @app.get("/api/records/{rtype}")
+    def list_records(
+        rtype: str,
+        status: ReviewStatus | None = None,
+        organisation: str | None = None,
+        district: str | None = None,
+        bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy (EPSG:4326)")] = None,
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 1_000,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        user: User = me_,
+    ) -> dict[str, Any]:
+        """Current versions as a GeoJSON FeatureCollection, filtered and paged."""
+        check(user.role, "read")
+        box = _bbox(bbox)
+        accounts = store.hazard_accounts() if rtype == "hazard" else {}
+        out, skipped = [], 0
+        for s in store.records(record_type(rtype), bbox=box, review_status=status):
+            rec = s.record
+            if not visible(user, rec):
+                continue
+            if organisation and getattr(rec, "organisation", None) != organisation:
+                continue
+            if district and getattr(rec, "district", None) != district:
+                continue
+            if skipped < offset:
+                skipped += 1
+                continue
+            if len(out) >= limit:
+                break
+            out.append(feature(user, s, accounts))
+        return {"type": "FeatureCollection", "features": out, "offset": offset, "limit": limit}
+
+    @app.get("/api/records/{rtype}/{rid}")
+    def read_record(rtype: str, rid: str, user: User = me_) -> dict[str, Any]:
+        """A record's current version and its whole history (oldest first)."""
+        check(user.role, "read")
+        history = store.history(record_type(rtype), rid)
+        if not visible(user, history[-1].record):
+            raise Forbidden("a field_lead sees their own organisation's records only")
+        accounts = store.hazard_accounts() if rtype == "hazard" else {}
+        current = next((s for s in history if s.is_current), history[-1])
+        return {
+            **feature(user, current, accounts),
+            "history": [feature(user, s, {}) for s in history],
+        }
+
+    @app.post("/api/records")
+    async def submit(
+        request: Request,
+        idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+        user: User = me_,
+    ) -> JSONResponse:
+        """Submit a GeoJSON Feature or FeatureCollection in one transaction. Send a
+        client-generated ``Idempotency-Key``: a retry with the same key is stored once and
+        answered the same."""
+        check(user.role, "submit")
+        body = await request.body()
+        if len(body) > MAX_SUBMISSION_BYTES:
+            raise ImportRejectedTooLarge(len(body))
+        digest = hashlib.sha256(body).hexdigest()
+        if idempotency_key:
+            seen = store.submission(idempotency_key)
+            if seen is not None:
+                return _replay(seen, user, digest)
+        status, answer = await asyncio.to_thread(_submit, user, body)
+        if idempotency_key and status < 500:
+            seen = store.remember_submission(
+                idempotency_key, user.name, digest, status, orjson.dumps(answer).decode()
+            )
+            return _replay(seen, user, digest)
+        return JSONResponse(answer, status_code=status)
+
+    def _submit(user: User, body: bytes) -> tuple[int, dict[str, Any]]:
+        """Check and import one submission; the answer as (status, body), errors included,
+        so that a retry can be answered alike."""
+        try:
+            try:
+                doc = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                raise ClearfieldError(
+                    f"the body is not JSON ({exc})", record="submission"
+                ) from None
+            features = _features(doc)
+            if user.role is Role.FIELD_LEAD:
+                _field_lead_may_submit(user, features)
+            report = services.import_features(store, features, source="api", actor=user.name)
+        except ClearfieldError as exc:
+            e = _error(exc)
+            return e.status_code, json.loads(e.body)
+        answer = report.as_dict()
+        broker.publish("submission", {"user": user.name, **answer})
+        return 200, answer
+
+    @app.post("/api/records/{rtype}/{rid}/{action}")
+    async def review(
+        rtype: str, rid: str, action: str, request: Request, user: User = me_
+    ) -> dict[str, Any]:
+        """``approve``, ``reject`` (JSON body ``{"reason": ...}``) or ``submit`` a record."""
+        statuses = {
+            "approve": ReviewStatus.APPROVED,
+            "reject": ReviewStatus.REJECTED,
+            "submit": ReviewStatus.SUBMITTED,
+        }
+        if action not in statuses:
+            raise NotFound(f"no action {action!r}; approve, reject or submit")
+        check(user.role, "submit" if action == "submit" else "approve")
+        reason = None
+        if action == "reject":
+            try:
+                reason = (orjson.loads(await request.body() or b"{}") or {}).get("reason")
+            except (orjson.JSONDecodeError, AttributeError):
+                reason = None
+        stored = await asyncio.to_thread(
+            services.review,
+            store,
+            record_type(rtype),
+            rid,
+            statuses[action],
+            actor=user.name,
+            reason=reason,
+        )
+        event = {
+            "record_type": rtype,
+            "id": rid,
+            "review_status": stored.record.review_status.value,
+            "user": user.name,
+        }
+        broker.publish("review", event)
+        return event
+
+    @app.get("/api/events")
+    async def events(user: User = me_) -> StreamingResponse:
+        """Server-sent events: ``submission``, ``review``, ``plan`` and ``alert``."""
+        check(user.role, "stats")
+        return StreamingResponse(broker.stream(), media_type="text/event-stream")
+
+    return app
+
+
+class ImportRejectedTooLarge(ClearfieldError):
+    code = "TOO_LARGE"
+
+    def __init__(self, size: int):
+        super().__init__(
+            f"the submission is {size:,} bytes; the limit is {MAX_SUBMISSION_BYTES:,}",
+            record="submission",
+        )
+
+
+def _replay(seen: dict[str, Any], user: User, digest: str) -> JSONResponse:
+    if seen["user_name"] != user.name or seen["request_hash"] != digest:
+        return _error(
+            ClearfieldError(
+                "this Idempotency-Key was used for another submission; use a new key",
+                record="submission",
+                code="CONFLICT",
+            )
+        )
+    return JSONResponse(json.loads(seen["response"]), status_code=seen["status_code"])
+
+
+def _features(doc: Any) -> list[Any]:
+    if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
+        feats = doc.get("features")
+        if isinstance(feats, list):
+            return feats
+        raise ClearfieldError("a FeatureCollection needs a 'features' array", record="submission")
+    if isinstance(doc, dict) and doc.get("type") == "Feature":
+        return [doc]
+    raise ClearfieldError("send a GeoJSON Feature or FeatureCollection", record="submission")
+
+
+def _field_lead_may_submit(user: User, features: list[Any]) -> None:
+    """A field lead submits for their own organisation, and only as ``submitted``."""
+    for i, f in enumerate(features, 1):
+        props = f.get("properties") if isinstance(f, dict) else None
+        if not isinstance(props, dict):
+            continue
+        org = props.get("organisation")
+        if org is not None and org != user.organisation:
+            raise Forbidden(
+                f"feature {i}: a field_lead submits for their own organisation "
+                f"({user.organisation}) only, not {org}"
+            )
+        if {props.get("status"), props.get("review_status")} & {"approved", "rejected"}:
+            raise Forbidden(
+                f"feature {i}: a field_lead submits records as submitted; an im_officer "
+                "approves them"
+            )
+
+
+def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if text is None:
+        return None
+    try:
+        parts = [float(x) for x in text.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) != 4 or parts[0] > parts[2] or parts[1] > parts[3]:
+        raise ClearfieldError("bbox is minx,miny,maxx,maxy in degrees", record="bbox")
+    return parts[0], parts[1], parts[2], parts[3]

@@ -1,0 +1,80 @@
+"""``clearfield serve`` and ``clearfield users``: the server and its accounts."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from clearfield.cli_common import Actor, Database, err, fail, open_store, out
+from clearfield.config import database_url
+from clearfield.errors import ClearfieldError
+
+__all__ = ["serve", "users_app"]
+
+users_app = typer.Typer(help="Accounts of the server: add and list users.", no_args_is_help=True)
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="The user's sign-in name.")],
+    role: Annotated[
+        str,
+        typer.Option("--role", help="admin | im_officer | planner | field_lead | observer"),
+    ],
+    organisation: Annotated[
+        str | None, typer.Option("--organisation", help="The user's organisation id.")
+    ] = None,
+    password_stdin: Annotated[
+        bool,
+        typer.Option("--password-stdin", help="Read the password from standard input."),
+    ] = False,
+    database: Database = None,
+    actor: Actor = "cli",
+) -> None:
+    """Add a user. Without --password-stdin a password is generated and printed once."""
+    from clearfield.users import add_user
+
+    given = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    try:
+        store = open_store(database, create=False)
+        password = add_user(store, name, role, organisation, given, actor)
+    except ClearfieldError as exc:
+        fail(exc)
+        return
+    out.print(f"added {name} ({role}{', ' + organisation if organisation else ''})")
+    if given is None:
+        out.print(f"password (shown once): {password}", highlight=False)
+
+
+@users_app.command("list")
+def users_list(database: Database = None) -> None:
+    """List the users: name, role, organisation."""
+    try:
+        store = open_store(database, create=False)
+        rows = list(store.users())
+    except ClearfieldError as exc:
+        fail(exc)
+        return
+    for r in rows:
+        out.print(f"{r['name']}\t{r['role']}\t{r['organisation'] or ''}", highlight=False)
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    database: Database = None,
+) -> None:
+    """Serve the API (OpenAPI at /docs) on HOST:PORT; GET /api/health answers 200 when ready."""
+    import uvicorn
+
+    from clearfield.api.app import create_app
+
+    try:
+        app = create_app(database_url(database))
+    except ClearfieldError as exc:
+        fail(exc)
+        return
+    err.print(f"serving on http://{host}:{port}/ (API docs at /docs)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")

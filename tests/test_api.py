@@ -1,0 +1,219 @@
+"""The API against a real uvicorn server on 127.0.0.1 over HTTP, on a real SQLite file:
+authentication, the role rules, idempotent submissions, review and live events."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import shapely
+import uvicorn
+
+from clearfield import services
+from clearfield.api.app import create_app
+from clearfield.users import add_user
+from common import X0, Y0, activity, base_programme, feature, organisation, square
+
+PASSWORD = "correct horse battery"
+ROLES = {
+    "admin": None,
+    "officer": None,
+    "planner": None,
+    "lead": "ORG-1",
+    "other_lead": "ORG-2",
+    "observer": None,
+}
+ROLE_OF = {
+    "admin": "admin",
+    "officer": "im_officer",
+    "planner": "planner",
+    "lead": "field_lead",
+    "other_lead": "field_lead",
+    "observer": "observer",
+}
+LEFT = shapely.box(X0, Y0, X0 + 0.005, Y0 + 0.01)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    tmp = tmp_path_factory.mktemp("api")
+    url = f"sqlite:///{tmp / 'api.db'}"
+    store = services.open_store(url)
+    accident = feature(
+        "accident",
+        shapely.Point(X0 + 0.001, Y0 + 0.001),
+        id="ACC-1",
+        occurred_on="2025-02-01",
+        district="North",
+        device_category="ap_mine",
+        activity_at_time="agriculture",
+        hazard_id="HA-1",
+        status="approved",
+        casualties=[{"sex": "male", "age_group": "adult", "outcome": "injured", "name": "Ivan P."}],
+    )
+    services.import_features(
+        store, [*base_programme(), organisation("ORG-2"), accident], source="t", actor="t"
+    )
+    for name, org in ROLES.items():
+        add_user(store, name, ROLE_OF[name], org, PASSWORD, actor="test")
+    store.close()
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(create_app(url), host="127.0.0.1", port=port, log_level="warning"))  # fmt: skip
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    yield base, tmp / "api.db"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+def _client(base: str, user: str) -> httpx.Client:
+    r = httpx.post(f"{base}/api/auth/token", data={"username": user, "password": PASSWORD}, timeout=10)  # fmt: skip
+    assert r.status_code == 200, r.text
+    token = r.json()["access_token"]
+    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=20)
+
+
+def _count(db: Path, record_id: str) -> int:
+    store = services.open_store(f"sqlite:///{db}")
+    try:
+        return int(store.count("SELECT COUNT(*) FROM entity WHERE record_id = ?", (record_id,)))
+    finally:
+        store.close()
+
+
+def test_health_and_authentication(server: tuple[str, Path]) -> None:
+    base, _ = server
+    assert httpx.get(f"{base}/api/health").json() == {"status": "ok"}
+    r = httpx.get(f"{base}/api/stats")
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    r = httpx.post(f"{base}/api/auth/token", data={"username": "lead", "password": "wrong"})
+    assert r.status_code == 401 and r.json()["error"] == "UNAUTHORIZED"
+    r = httpx.get(f"{base}/api/stats", headers={"Authorization": "Bearer forged.token.here"})
+    assert r.status_code == 401
+    with _client(base, "observer") as c:
+        stats = c.get("/api/stats").json()
+        assert stats["hazards"]["count"] == 1
+
+
+def _submission(rid: str, **kw: Any) -> dict[str, Any]:
+    return {
+        "type": "FeatureCollection",
+        "features": [activity(rid, LEFT, status="submitted", **kw)],
+    }
+
+
+def test_submissions_are_idempotent(server: tuple[str, Path]) -> None:
+    base, db = server
+    body = json.dumps(_submission("ACT-IDEM"))
+    with _client(base, "lead") as c:
+        first = c.post("/api/records", content=body, headers={"Idempotency-Key": "tablet-7-0001"})
+        again = c.post("/api/records", content=body, headers={"Idempotency-Key": "tablet-7-0001"})
+        assert first.status_code == again.status_code == 200
+        assert first.json() == again.json() and first.json()["created"] == {"activity": 1}
+        assert _count(db, "ACT-IDEM") == 1
+        other = c.post("/api/records", content=json.dumps(_submission("ACT-X")), headers={"Idempotency-Key": "tablet-7-0001"})  # fmt: skip
+        assert other.status_code == 409
+        assert _count(db, "ACT-X") == 0
+
+
+def test_field_lead_rules(server: tuple[str, Path]) -> None:
+    base, db = server
+    with _client(base, "lead") as c:
+        r = c.post("/api/records", content=json.dumps(_submission("ACT-ORG2", organisation="ORG-2")))  # fmt: skip
+        assert r.status_code == 403 and "own organisation" in r.json()["message"]
+        approved = {"type": "Feature", **activity("ACT-SELF", LEFT, status="approved")}
+        r = c.post("/api/records", content=json.dumps(approved))
+        assert r.status_code == 403
+        assert _count(db, "ACT-ORG2") == _count(db, "ACT-SELF") == 0
+        r = c.post("/api/records/hazard/HA-1/approve")
+        assert r.status_code == 403 and "im_officer" in r.json()["message"]
+    with _client(base, "other_lead") as c:
+        assert c.get("/api/records/hazard/HA-1").status_code == 403
+        assert c.get("/api/records/hazard").json()["features"] == []
+
+
+def test_bad_submission_is_a_422_naming_the_feature(server: tuple[str, Path]) -> None:
+    base, db = server
+    bow = {"type": "Polygon", "coordinates": [[[X0, Y0], [X0 + 0.01, Y0 + 0.01], [X0 + 0.01, Y0], [X0, Y0 + 0.01], [X0, Y0]]]}  # fmt: skip
+    feats = [activity("ACT-OK", LEFT, status="submitted"), activity("ACT-BAD", bow, status="submitted")]  # fmt: skip
+    with _client(base, "officer") as c:
+        r = c.post("/api/records", content=json.dumps({"type": "FeatureCollection", "features": feats}))  # fmt: skip
+        assert r.status_code == 422
+        faults = r.json()["faults"]
+        assert any("feature 2" in (f["record"] or "") and "ACT-BAD" in f["record"] for f in faults)
+        assert c.post("/api/records", content=b"{not json").status_code == 422
+    assert _count(db, "ACT-OK") == 0
+
+
+def test_what_each_role_sees(server: tuple[str, Path]) -> None:
+    base, _ = server
+    with _client(base, "observer") as c:
+        hz = c.get("/api/records/hazard/HA-1").json()
+        assert hz["geometry"]["type"] == "Point" and hz["properties"]["generalised"]
+        acc = c.get("/api/records/accident/ACC-1").json()
+        assert "name" not in acc["properties"]["casualties"][0]
+    with _client(base, "officer") as c:
+        hz = c.get("/api/records/hazard/HA-1").json()
+        assert shapely.geometry.shape(hz["geometry"]).equals(square)
+        acc = c.get("/api/records/accident/ACC-1").json()
+        assert acc["properties"]["casualties"][0]["name"] == "Ivan P."
+        assert len(acc["history"]) == 1
+        assert c.get("/api/records/hazard/NOPE").status_code == 404
+        assert c.get("/api/records/widget").status_code == 404
+        assert c.get("/api/records/hazard", params={"bbox": "1,2,3"}).status_code == 422
+
+
+def test_approval_reaches_another_client_live(server: tuple[str, Path]) -> None:
+    base, _ = server
+    got: list[str] = []
+    ready = threading.Event()
+
+    def listen() -> None:
+        with _client(base, "observer") as c, c.stream("GET", "/api/events", timeout=10) as r:
+            kind = ""
+            for line in r.iter_lines():
+                if line.startswith("event: "):
+                    kind = line[7:]
+                    if kind == "hello":
+                        ready.set()
+                if line.startswith("data:") and kind == "review" and "ACT-LIVE" in line:
+                    got.append(line)
+                    return
+
+    t = threading.Thread(target=listen, daemon=True)
+    t.start()
+    assert ready.wait(10)
+    with _client(base, "lead") as c:
+        assert (
+            c.post("/api/records", content=json.dumps(_submission("ACT-LIVE"))).status_code == 200
+        )
+    with _client(base, "officer") as c:
+        t0 = time.monotonic()
+        r = c.post("/api/records/activity/ACT-LIVE/approve")
+        assert r.status_code == 200 and r.json()["review_status"] == "approved"
+        t.join(5)
+        assert got and '"review_status": "approved"' in got[0]
+        assert time.monotonic() - t0 < 2.0
+        stats = c.get("/api/stats").json()
+        assert stats["released_m2"]["cleared"] > 0
