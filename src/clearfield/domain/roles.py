@@ -54,7 +54,10 @@ ACTIONS: dict[str, tuple[frozenset[Role], str]] = {
         "approve or reject records; an im_officer or admin does",
     ),
     "stats": (_ALL, "read statistics"),
-    "plan": (frozenset({Role.ADMIN, Role.PLANNER}), "start a planning run; a planner or admin does"),
+    "plan": (
+        frozenset({Role.ADMIN, Role.PLANNER}),
+        "start a planning run; a planner or admin does",
+    ),
     "read_plan": (_ALL, "read plans"),
     "users": (frozenset({Role.ADMIN}), "manage users; an admin does"),
 }
