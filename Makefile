@@ -17,12 +17,17 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/clearfield demo
 
-# Debian packages the tests use: GDAL's command-line tools (ogrinfo reads our GeoPackage).
+# Debian packages the tests use: GDAL's command-line tools (ogrinfo reads our GeoPackage)
+# and Chromium (the dashboard's browser tests drive it with the pip playwright package).
 system-deps:
-	@command -v ogrinfo >/dev/null 2>&1 || { \
-	  echo "installing gdal-bin (ogrinfo) from Debian"; \
+	@missing=""; \
+	command -v ogrinfo >/dev/null 2>&1 || missing="$$missing gdal-bin"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing from Debian"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq gdal-bin >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

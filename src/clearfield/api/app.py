@@ -21,7 +21,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 
 from clearfield import services
+from clearfield.api.alerts import submission_alerts
 from clearfield.api.events import Broker
+from clearfield.api.plans import add_plans
+from clearfield.api.web import add_web
 from clearfield.domain.enums import ReviewStatus
 from clearfield.domain.records import RECORD_TYPES
 from clearfield.domain.roles import Forbidden, Role, check, sees_full_hazards, sees_personal_data
@@ -229,6 +232,8 @@ def create_app(database_url: str) -> FastAPI:
             return e.status_code, json.loads(e.body)
         answer = report.as_dict()
         broker.publish("submission", {"user": user.name, **answer})
+        for alert in submission_alerts(store, features):
+            broker.publish("alert", alert)
         return 200, answer
 
     @app.post("/api/records/{rtype}/{rid}/{action}")
@@ -267,6 +272,9 @@ def create_app(database_url: str) -> FastAPI:
         }
         broker.publish("review", event)
         return event
+
+    add_web(app, store, current_user)
+    add_plans(app, store, broker, current_user)
 
     @app.get("/api/events")
     async def events(user: User = me_) -> StreamingResponse:

@@ -35,6 +35,7 @@ from clearfield.errors import NotFound, StoreError
 from clearfield.store.base import NewVersion, QualityFlag, StoredRecord, VersionInfo
 from clearfield.store.sqlite_accounts import refresh
 from clearfield.store.sqlite_batches import executemany, temp_table
+from clearfield.store.sqlite_plans import PlanRuns
 from clearfield.store.sqlite_stats import StatisticsQueries
 from clearfield.store.sqlite_users import UserQueries
 
@@ -80,7 +81,7 @@ def migrate(engine: Engine) -> str:
     return head or ""
 
 
-class SQLiteStore(StatisticsQueries, UserQueries):
+class SQLiteStore(StatisticsQueries, UserQueries, PlanRuns):
     """The embedded store. ``SQLiteStore.open("sqlite:///clearfield.db")`` creates or opens one."""
 
     def __init__(self, path: Path, engine: Engine, url: str):

@@ -1,4 +1,4 @@
-"""Users of the server (argon2 password hashes) and idempotent submissions.
+"""Users of the server (argon2 password hashes), idempotent submissions, plan runs.
 
 Revision ID: 0002
 Revises: 0001
@@ -28,6 +28,17 @@ STATEMENTS = [
         response TEXT NOT NULL,
         created_at TEXT NOT NULL
     )""",
+    # A planning run: who started it, when, and what came out (plan file contract JSON).
+    """CREATE TABLE plan_run (
+        id INTEGER PRIMARY KEY,
+        actor TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        plan TEXT NOT NULL,
+        baseline TEXT NOT NULL,
+        problem TEXT NOT NULL
+    )""",
     # The key that signs the server's tokens: one per database, never exported.
     """CREATE TABLE server_secret (
         id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -42,6 +53,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP TABLE IF EXISTS plan_run")
     op.execute("DROP TABLE IF EXISTS server_secret")
     op.execute("DROP TABLE IF EXISTS submission")
     op.execute("DROP TABLE IF EXISTS app_user")

@@ -1,0 +1,159 @@
+"""Plans over the API: start a planning run, read the current plan, its KPIs and Gantt.
+
+A run takes seconds to a minute, so ``POST /api/plans`` answers 202 at once and plans
+in a worker thread; when it is done the plan is stored (``plan_run``) and a ``plan``
+event goes to every open dashboard. One run at a time.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Body, Depends, FastAPI
+from fastapi.responses import JSONResponse
+
+from clearfield import planning
+from clearfield.api.events import Broker
+from clearfield.domain.roles import check
+from clearfield.errors import ClearfieldError, NotFound
+from clearfield.plan.kpi import gantt, kpis
+from clearfield.plan.problem import Plan, Problem
+from clearfield.store.base import Store
+from clearfield.users import User
+
+__all__ = ["add_plans"]
+
+MAX_TIME_LIMIT = 600.0
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class _Runner:
+    """The one planning run that may be going on, and what the last one said."""
+
+    def __init__(self, store: Store, broker: Broker):
+        self.store, self.broker = store, broker
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+        self.error: str | None = None
+
+    def start(self, user: User, time_limit: float) -> bool:
+        with self.lock:
+            if self.thread is not None and self.thread.is_alive():
+                return False
+            self.thread = threading.Thread(
+                target=self._run, args=(user, time_limit), daemon=True, name="planning"
+            )
+            self.thread.start()
+            return True
+
+    def _run(self, user: User, time_limit: float) -> None:
+        started = _now()
+        try:
+            problem = planning.build(self.store)
+            result = planning.plan_problem(problem, time_limit=time_limit)
+            verdict = planning.verify_plan(problem, result.plan)
+            summary = planning.summary(result, verdict)
+            run = self.store.save_plan_run(  # type: ignore[attr-defined]
+                user.name,
+                started,
+                _now(),
+                orjson.dumps(summary).decode(),
+                orjson.dumps(result.plan.to_json()).decode(),
+                orjson.dumps(result.baseline.to_json()).decode(),
+                orjson.dumps(problem.to_json()).decode(),
+            )
+            self.error = None
+            self.broker.publish(
+                "plan",
+                {
+                    "run": run,
+                    "benefit": summary["benefit"],
+                    "baseline_benefit": summary["baseline_benefit"],
+                    "upper_bound": summary["upper_bound"],
+                    "verified": summary["verified"],
+                },
+            )
+        except ClearfieldError as exc:
+            self.error = str(exc)
+            self.broker.publish("alert", {"kind": "plan_failed", "message": self.error})
+
+
+def add_plans(app: FastAPI, store: Store, broker: Broker, current_user: Any) -> None:
+    runner = _Runner(store, broker)
+    router = APIRouter(prefix="/api/plans")
+
+    @router.post("", status_code=202)
+    def start(
+        time_limit: float = Body(20.0, embed=True, ge=0, le=MAX_TIME_LIMIT),
+        user: User = Depends(current_user),
+    ) -> JSONResponse:
+        """Start a planning run (planner or admin); a ``plan`` event says when it is done."""
+        check(user.role, "plan")
+        if not runner.start(user, time_limit):
+            return JSONResponse(
+                {"error": "CONFLICT", "message": "a planning run is going on; wait for its event"},
+                status_code=409,
+            )
+        return JSONResponse({"status": "running", "time_limit": time_limit}, status_code=202)
+
+    def latest() -> dict[str, Any]:
+        run = store.latest_plan_run()  # type: ignore[attr-defined]
+        if run is None:
+            raise NotFound("no plan yet; a planner starts one with POST /api/plans")
+        return run
+
+    @router.get("/current")
+    def current(user: User = Depends(current_user)) -> dict[str, Any]:
+        """The latest plan: plan vs today's practice vs the bound, and weekly KPIs of both."""
+        check(user.role, "read_plan")
+        run = latest()
+        problem = Problem.from_json(orjson.loads(run["problem"]))
+        plan = Plan.from_json(orjson.loads(run["plan"]))
+        base = Plan.from_json(orjson.loads(run["baseline"]))
+        return {
+            "run": run["id"],
+            "started_by": run["actor"],
+            "finished_at": run["finished_at"],
+            "summary": orjson.loads(run["summary"]),
+            "kpis": {
+                "plan": kpis(problem, plan.assignments).as_dict(),
+                "baseline": kpis(problem, base.assignments).as_dict(),
+            },
+            "running": runner.thread is not None and runner.thread.is_alive(),
+            "last_error": runner.error,
+        }
+
+    @router.get("/current/gantt")
+    def current_gantt(
+        team: str | None = None, user: User = Depends(current_user)
+    ) -> dict[str, Any]:
+        """Each team's tasks in order (start, end, travel before): the Gantt chart's data."""
+        check(user.role, "read_plan")
+        run = latest()
+        problem = Problem.from_json(orjson.loads(run["problem"]))
+        rows = gantt(problem, Plan.from_json(orjson.loads(run["plan"])).assignments)
+        if team is not None:
+            if team not in rows:
+                raise NotFound(f"no team {team!r} in the plan")
+            rows = {team: rows[team]}
+        return {"run": run["id"], "start_date": problem.start_date, "teams": rows}
+
+    @router.get("/current/plan.json")
+    def plan_file(user: User = Depends(current_user)) -> JSONResponse:
+        """The plan file (DESIGN's contract), for `clearfield plan verify`."""
+        check(user.role, "read_plan")
+        return JSONResponse(orjson.loads(latest()["plan"]))
+
+    @router.get("/current/problem.json")
+    def problem_file(user: User = Depends(current_user)) -> JSONResponse:
+        check(user.role, "read_plan")
+        return JSONResponse(orjson.loads(latest()["problem"]))
+
+    app.include_router(router)
+    app.state.plan_runner = runner

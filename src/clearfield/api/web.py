@@ -1,0 +1,59 @@
+"""The dashboard's pages and static files, and the basemap drawn from the programme itself.
+
+No outside tile server: roads, rivers, settlements, districts and the front line come
+from the programme's own context (stored with the scenario or an import), so the map
+works offline in the field.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from clearfield.domain.roles import check
+from clearfield.store.base import Store
+from clearfield.users import User
+
+__all__ = ["WEB", "add_web"]
+
+WEB = Path(__file__).parents[1] / "web"
+_EMPTY = {"type": "FeatureCollection", "features": []}
+BASEMAP_LAYERS = ("districts", "roads", "rivers", "settlements", "front_line", "bridges")
+
+
+def add_web(app: FastAPI, store: Store, current_user: Any) -> None:
+    """Serve ``/`` (dashboard), ``/login``, ``/static/...`` and ``GET /api/basemap``."""
+    router = APIRouter()
+
+    @router.get("/api/basemap")
+    def basemap(user: User = Depends(current_user)) -> dict[str, Any]:
+        """The programme's context layers as GeoJSON (EPSG:4326), for the map's basemap."""
+        check(user.role, "read")
+        meta = store.programme()
+        out: dict[str, Any] = {}
+        for name in BASEMAP_LAYERS:
+            text = meta.get(f"context.{name}")
+            try:
+                out[name] = json.loads(text) if text else _EMPTY
+            except ValueError:
+                out[name] = _EMPTY
+        return out
+
+    app.include_router(router)
+    if not WEB.is_dir():
+        return
+
+    @app.get("/", include_in_schema=False)
+    def dashboard() -> FileResponse:
+        return FileResponse(WEB / "index.html")
+
+    @app.get("/login", include_in_schema=False)
+    def login() -> FileResponse:
+        return FileResponse(WEB / "login.html")
+
+    app.mount("/static", StaticFiles(directory=WEB), name="static")

@@ -1,0 +1,131 @@
+"""Plans and alerts over the API, on a real server and a small reference scenario."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import pytest
+
+from clearfield import services
+from clearfield.plan.verify import verify
+from clearfield.scenario import generate
+from clearfield.users import add_user
+from server import login, running
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('apiplan') / 'p.db'}"
+    store = services.open_store(url)
+    scen = generate(scale=0.02, seed=4)
+    services.import_features(store, scen.features, source="t", actor="t")
+    store.set_programme(scen.metadata, actor="t")
+    for name, role in (("planner", "planner"), ("officer", "im_officer"), ("observer", "observer")):
+        add_user(store, name, role, None, PASSWORD, actor="t")
+    store.close()
+    with running(url) as b:
+        yield b
+
+
+def _events(base: str, user: str, want: str, seen: list[dict], ready: threading.Event) -> None:
+    with login(base, user, PASSWORD) as c, c.stream("GET", "/api/events", timeout=60) as r:
+        kind = ""
+        for line in r.iter_lines():
+            if line.startswith("event: "):
+                kind = line[7:]
+                if kind == "hello":
+                    ready.set()
+            elif line.startswith("data:") and kind == want:
+                seen.append(json.loads(line[5:]))
+                return
+
+
+def test_a_planning_run_is_announced_stored_and_verifiable(base: str) -> None:
+    seen: list[dict] = []
+    ready = threading.Event()
+    listener = threading.Thread(target=_events, args=(base, "observer", "plan", seen, ready), daemon=True)  # fmt: skip
+    listener.start()
+    assert ready.wait(10)
+    with login(base, "observer", PASSWORD) as c:
+        assert c.get("/api/plans/current").status_code == 404
+        assert c.post("/api/plans", json={"time_limit": 1}).status_code == 403
+    with login(base, "planner", PASSWORD) as c:
+        r = c.post("/api/plans", json={"time_limit": 1})
+        assert r.status_code == 202
+        assert c.post("/api/plans", json={"time_limit": 1}).status_code in (202, 409)
+        assert c.post("/api/plans", json={"time_limit": -1}).status_code == 422
+    listener.join(90)
+    assert seen and seen[0]["verified"] is True
+    with login(base, "observer", PASSWORD) as c:
+        deadline = time.monotonic() + 30
+        while (
+            cur := c.get("/api/plans/current")
+        ).status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        body = cur.json()
+        assert body["summary"]["benefit"] >= body["summary"]["baseline_benefit"]
+        weeks = body["kpis"]["plan"]["weeks"]
+        assert weeks == len(body["kpis"]["plan"]["released_m2_per_week"]) == 53
+        problem = c.get("/api/plans/current/problem.json").json()
+        plan = c.get("/api/plans/current/plan.json").json()
+        assert verify(problem, plan).feasible
+        chart = c.get("/api/plans/current/gantt").json()["teams"]
+        assert sum(len(v) for v in chart.values()) == len(plan["assignments"])
+        assert c.get("/api/plans/current/gantt", params={"team": "NOPE"}).status_code == 404
+
+
+def test_alerts_for_an_accident_and_an_untasked_report(base: str) -> None:
+    with login(base, "planner", PASSWORD) as c:
+        c.post("/api/plans", json={"time_limit": 1})
+    with login(base, "observer", PASSWORD) as c:
+        deadline = time.monotonic() + 60
+        while c.get("/api/plans/current").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        plan = c.get("/api/plans/current/plan.json").json()
+        problem = c.get("/api/plans/current/problem.json").json()
+    first = date.fromisoformat(plan["start_date"])
+    a = next(a for a in plan["assignments"] if not a["task"].startswith("AS"))
+    elsewhere = next(t["subject"] for t in problem["tasks"] if t["subject"] != a["task"].split("/")[0] and t["kind"] == "nts")  # fmt: skip
+    day = (first + timedelta(days=int(a["start_day"]))).isoformat()
+    alerts: list[dict] = []
+    ready = threading.Event()
+
+    def listen() -> None:
+        with (
+            login(base, "observer", PASSWORD) as c,
+            c.stream("GET", "/api/events", timeout=30) as r,
+        ):
+            kind = ""
+            for line in r.iter_lines():
+                if line.startswith("event: "):
+                    kind = line[7:]
+                    if kind == "hello":
+                        ready.set()
+                elif line.startswith("data:") and kind == "alert":
+                    alerts.append(json.loads(line[5:]))
+                    if len(alerts) == 2:
+                        return
+
+    t = threading.Thread(target=listen, daemon=True)
+    t.start()
+    assert ready.wait(10)
+    org = next(x["organisation"] for x in problem["teams"] if x["id"] == a["team"])
+    report = {"type": "Feature", "geometry": None, "properties": {
+        "record_type": "daily_report", "id": "DR-ALERT", "team": a["team"], "report_date": day,
+        "people_present": 5, "hazard_id": elsewhere, "area_worked_m2": 100.0}}  # fmt: skip
+    accident = {"type": "Feature", "geometry": {"type": "Point", "coordinates": problem["origin"]}, "properties": {
+        "record_type": "accident", "id": "ACC-ALERT", "occurred_on": day, "district": "Test",
+        "device_category": "ap_mine", "activity_at_time": "agriculture", "organisation": org}}  # fmt: skip
+    with login(base, "officer", PASSWORD) as c:
+        r = c.post("/api/records", json={"type": "FeatureCollection", "features": [report, accident]})  # fmt: skip
+        assert r.status_code == 200, r.text
+    t.join(15)
+    kinds = {x["kind"] for x in alerts}
+    assert kinds == {"accident", "untasked_report"}
+    assert next(x for x in alerts if x["kind"] == "untasked_report")["hazard_id"] == elsewhere
