@@ -217,3 +217,32 @@ def test_approval_reaches_another_client_live(server: tuple[str, Path]) -> None:
         assert time.monotonic() - t0 < 2.0
         stats = c.get("/api/stats").json()
         assert stats["released_m2"]["cleared"] > 0
+
+
+def test_browser_session_cookie_needs_the_csrf_header_to_change_things(
+    server: tuple[str, Path],
+) -> None:
+    base, _ = server
+    r = httpx.post(f"{base}/api/auth/session", data={"username": "officer", "password": PASSWORD})
+    assert r.status_code == 200
+    cookies = r.headers.get_list("set-cookie")
+    session = next(c for c in cookies if c.startswith("clearfield_session="))
+    csrf_cookie = next(c for c in cookies if c.startswith("clearfield_csrf="))
+    assert "HttpOnly" in session and "SameSite=strict" in session and "Secure" in session
+    assert "HttpOnly" not in csrf_cookie
+    jar = "; ".join(c.split(";", 1)[0] for c in (session, csrf_cookie))
+    csrf = r.json()["csrf_token"]
+    me = httpx.get(f"{base}/api/me", headers={"Cookie": jar})
+    assert me.status_code == 200 and me.json()["role"] == "im_officer"
+    with _client(base, "lead") as c:
+        assert (
+            c.post("/api/records", content=json.dumps(_submission("ACT-CSRF"))).status_code == 200
+        )
+    forged = httpx.post(f"{base}/api/records/activity/ACT-CSRF/approve", headers={"Cookie": jar})
+    assert forged.status_code == 403 and "X-CSRF-Token" in forged.json()["message"]
+    wrong = httpx.post(f"{base}/api/records/activity/ACT-CSRF/approve", headers={"Cookie": jar, "X-CSRF-Token": "guess"})  # fmt: skip
+    assert wrong.status_code == 403
+    ok = httpx.post(f"{base}/api/records/activity/ACT-CSRF/approve", headers={"Cookie": jar, "X-CSRF-Token": csrf})  # fmt: skip
+    assert ok.status_code == 200 and ok.json()["review_status"] == "approved"
+    bad = httpx.post(f"{base}/api/auth/session", data={"username": "officer", "password": "nope"})
+    assert bad.status_code == 401 and "set-cookie" not in bad.headers

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import secrets
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -31,7 +32,14 @@ from clearfield.domain.roles import Forbidden, Role, check, sees_full_hazards, s
 from clearfield.errors import ClearfieldError, ImportRejected, NotFound
 from clearfield.export import stored_properties
 from clearfield.stats import programme_stats
-from clearfield.users import AuthError, User, authenticate, issue_token, user_from_token
+from clearfield.users import (
+    TOKEN_SECONDS,
+    AuthError,
+    User,
+    authenticate,
+    issue_token,
+    user_from_token,
+)
 
 __all__ = ["create_app"]
 
@@ -43,6 +51,9 @@ _STATUS = {
     "CONCURRENT_CHANGE": 409,
 }
 MAX_SUBMISSION_BYTES = 20 * 1024 * 1024
+SESSION_COOKIE = "clearfield_session"
+CSRF_COOKIE = "clearfield_csrf"
+CSRF_HEADER = "X-CSRF-Token"
 
 
 def _error(exc: ClearfieldError) -> JSONResponse:
@@ -83,10 +94,22 @@ def create_app(database_url: str) -> FastAPI:
 
     # (defaults, not Annotated aliases: these names are local to create_app, and
     # annotations are strings that FastAPI resolves in the module)
-    def current_user(token: str | None = Depends(oauth2)) -> User:
-        if not token:
-            raise AuthError("sign in first: no bearer token was sent")
-        return user_from_token(store, token)
+    def current_user(request: Request, token: str | None = Depends(oauth2)) -> User:
+        """A bearer token (API clients), else the browser's session cookie; a cookie-borne
+        request that changes something must also carry the CSRF token in a header (the
+        double-submit pattern), which a page from another site cannot read or send."""
+        if token:
+            return user_from_token(store, token)
+        session = request.cookies.get(SESSION_COOKIE)
+        if not session:
+            raise AuthError("sign in first: no bearer token or session was sent")
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not sent or not secrets.compare_digest(sent, request.cookies.get(CSRF_COOKIE, "")):
+                raise Forbidden(
+                    f"a request from the browser session needs the {CSRF_HEADER} header"
+                )
+        return user_from_token(store, session)
 
     me_ = Depends(current_user)
 
@@ -101,6 +124,28 @@ def create_app(database_url: str) -> FastAPI:
         """OAuth2 password flow: a bearer token for API clients."""
         user = authenticate(store, form.username, form.password)
         return {"access_token": issue_token(store, user), "token_type": "bearer"}
+
+    @app.post("/api/auth/session")
+    def session(
+        request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+    ) -> JSONResponse:
+        """Sign a browser in: an HTTP-only, SameSite=Strict session cookie (Secure over
+        HTTPS and on loopback) and a CSRF token cookie the page echoes in a header."""
+        user = authenticate(store, form.username, form.password)
+        csrf = secrets.token_urlsafe(24)
+        answer = JSONResponse({"name": user.name, "role": user.role.value, "csrf_token": csrf})
+        secure = request.url.scheme == "https" or request.url.hostname in ("127.0.0.1", "localhost")  # fmt: skip
+        common = {"samesite": "strict", "secure": secure, "max_age": TOKEN_SECONDS, "path": "/"}
+        answer.set_cookie(SESSION_COOKIE, issue_token(store, user), httponly=True, **common)  # type: ignore[arg-type]
+        answer.set_cookie(CSRF_COOKIE, csrf, httponly=False, **common)  # type: ignore[arg-type]
+        return answer
+
+    @app.post("/api/auth/logout")
+    def logout() -> JSONResponse:
+        answer = JSONResponse({"signed_out": True})
+        answer.delete_cookie(SESSION_COOKIE, path="/")
+        answer.delete_cookie(CSRF_COOKIE, path="/")
+        return answer
 
     @app.get("/api/me")
     def me(user: User = me_) -> dict[str, Any]:
