@@ -88,6 +88,7 @@ class SQLiteStore(StatisticsQueries, UserQueries, PlanRuns):
         self.path = path
         self.engine = engine
         self.url = url
+        self._extent: tuple[int, int, list[tuple[float, float]]] | None = None
 
     @classmethod
     def open(cls, url: str, *, create: bool = True) -> SQLiteStore:
@@ -303,10 +304,18 @@ class SQLiteStore(StatisticsQueries, UserQueries, PlanRuns):
         )
 
     def extent_sample(self, limit: int = 5_000) -> list[tuple[float, float]]:
-        """Up to ``limit`` box centres of current records, evenly picked: the programme's extent."""
+        """Up to ``limit`` box centres of current records, evenly picked: the programme's extent.
+
+        Kept until the number of stored versions grows by a tenth: the extent of a
+        programme moves slowly, and a server asks for it on every submission.
+        """
+        versions = int(self.count("SELECT COALESCE(MAX(pk), 0) FROM record_version"))
+        cached = self._extent
+        if cached is not None and cached[0] <= versions <= cached[0] * 1.1 and cached[1] == limit:
+            return cached[2]
         total = int(self.count("SELECT COUNT(*) FROM record_bbox"))
         step = max(1, total // limit)
-        return [
+        sample = [
             (x, y)
             for x, y in self.query(
                 "SELECT (b.minx + b.maxx) / 2, (b.miny + b.maxy) / 2 FROM record_bbox b "
@@ -314,6 +323,8 @@ class SQLiteStore(StatisticsQueries, UserQueries, PlanRuns):
                 (step,),
             )
         ]
+        self._extent = (versions, limit, sample)
+        return sample
 
     def quality_flags(self) -> list[QualityFlag]:
         with self.engine.connect() as conn:
