@@ -25,6 +25,7 @@ from clearfield import services
 from clearfield.api.alerts import submission_alerts
 from clearfield.api.events import Broker
 from clearfield.api.plans import add_plans
+from clearfield.api.tiles import make_tiles_router
 from clearfield.api.web import add_web
 from clearfield.domain.enums import ReviewStatus
 from clearfield.domain.records import RECORD_TYPES
@@ -319,6 +320,7 @@ def create_app(database_url: str) -> FastAPI:
         return event
 
     add_web(app, store, current_user)
+    app.include_router(make_tiles_router(store, current_user))
     add_plans(app, store, broker, current_user)
 
     @app.get("/api/events")

@@ -37,6 +37,7 @@ from clearfield.store.sqlite_accounts import refresh
 from clearfield.store.sqlite_batches import executemany, temp_table
 from clearfield.store.sqlite_plans import PlanRuns
 from clearfield.store.sqlite_stats import StatisticsQueries
+from clearfield.store.sqlite_tiles import TileQueries
 from clearfield.store.sqlite_users import UserQueries
 
 __all__ = ["SQLiteStore", "migrate"]
@@ -81,7 +82,7 @@ def migrate(engine: Engine) -> str:
     return head or ""
 
 
-class SQLiteStore(StatisticsQueries, UserQueries, PlanRuns):
+class SQLiteStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries):
     """The embedded store. ``SQLiteStore.open("sqlite:///clearfield.db")`` creates or opens one."""
 
     def __init__(self, path: Path, engine: Engine, url: str):

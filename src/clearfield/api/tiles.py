@@ -1,0 +1,318 @@
+"""Mapbox vector tiles of hazards and assets for the dashboard: ``GET /api/tiles/...``.
+
+``make_tiles_router(store, current_user)`` returns the router; ``render_tile`` is the
+work behind it (the benchmark calls it directly). A tile is rendered from one R*Tree
+query (``store.tile_rows``) and vectorised Shapely: every geometry of the tile is
+projected to Web Mercator (EPSG:3857) and to the tile's 4096 grid in one call, then
+clipped, simplified and snapped to the grid as arrays; only the MVT encoding walks
+the features one by one.
+
+What a tile holds:
+
+- ``hazards`` layer: ``id``, ``status`` (SHA/CHA), ``review_status``, ``organisation``
+  and ``remaining_m2`` (whole m² still to release, by the approved records; absent
+  when the hazard has no approved version, as MVT has no null);
+- ``assets`` layer: ``id``, ``kind``, ``damage`` and ``blocked`` (remaining hazard
+  ground in its access buffer; recomputed at most every ``BLOCKED_TTL_S`` seconds);
+- current versions of any review status (the dashboard styles them by
+  ``review_status``; only approved records count in ``remaining_m2`` and ``blocked``).
+
+Level of detail: below ``DETAIL_ZOOM`` features smaller than one screen pixel (of a
+512-pixel tile) on both sides are left out and the others are simplified by a pixel
+(Douglas-Peucker, topology kept); at every zoom coordinates snap to the 4096 grid and
+everything is clipped ``BUFFER`` grid units outside the tile, so strokes join across
+tile edges.
+
+Roles (``domain.roles``): an observer never receives a hazard polygon: each hazard is
+its centroid rounded to 0.01° (about a kilometre), a point, at every zoom, with
+``generalised: true`` (as ``GET /api/records/hazard`` does); below ``DETAIL_ZOOM`` the
+observer gets the points of the hazards a planner would see drawn (those of a pixel
+or more), not of every hazard. A field lead receives
+their own organisation's hazards only. Assets have no organisation: every role sees
+them.
+
+An empty tile is a 200 with a valid tile holding the empty layer (not a 204), so
+clients handle every tile alike. A layer other than ``hazards``/``assets`` is a 404
+(``NOT_FOUND``); a tile outside the pyramid (z not in 0..22, x or y not in
+0..2^z - 1) is a 422 (``INVALID_TILE``), both in the API's JSON error shape.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import mapbox_vector_tile
+import numpy as np
+import shapely
+from fastapi import APIRouter, Depends, Response
+from pyproj import Transformer
+
+from clearfield.domain.roles import Role, check, sees_full_hazards
+from clearfield.errors import ClearfieldError, NotFound
+from clearfield.stats import blocked_assets
+from clearfield.users import User
+
+__all__ = [
+    "BLOCKED_TTL_S",
+    "BUFFER",
+    "DETAIL_ZOOM",
+    "EXTENT",
+    "LAYERS",
+    "MAX_ZOOM",
+    "PIXEL",
+    "InvalidTile",
+    "Tile",
+    "make_tiles_router",
+    "render_tile",
+]
+
+LAYERS = {"hazards": "hazard", "assets": "asset"}
+"""Layer name → the record type it draws."""
+EXTENT = 4096
+"""Grid units across a tile."""
+BUFFER = 64
+"""Grid units kept outside each edge of the tile."""
+PIXEL = EXTENT / 512
+"""Grid units in one screen pixel of a 512-pixel vector tile (MapLibre's default size)."""
+DETAIL_ZOOM = 14
+"""From this zoom up, no feature is left out for its size and nothing is simplified."""
+MAX_ZOOM = 22
+BLOCKED_TTL_S = 5.0
+OBSERVER_DECIMALS = 2
+"""An observer's hazard is its centroid rounded to this many decimals of a degree."""
+MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+CACHE_CONTROL = "private, max-age=5"
+
+_RADIUS = 6378137.0  # of the Web Mercator sphere, metres
+_HALF = math.pi * _RADIUS  # half the width of the Web Mercator world, metres
+_MAX_LAT = 85.05112877980659
+_TO_MERCATOR = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+_POINT, _GEOMETRYCOLLECTION = 0, 7
+
+
+class InvalidTile(ClearfieldError):
+    """Tile coordinates outside the pyramid (HTTP 422)."""
+
+    code = "INVALID_TILE"
+
+
+@dataclass(frozen=True, slots=True)
+class Tile:
+    """One tile of the Web Mercator (XYZ, y down from the north) pyramid.
+
+    >>> Tile.checked(0, 0, 0).lonlat_bounds()
+    (-180.0, -85.0511287798066, 180.0, 85.0511287798066)
+    >>> Tile.checked(2, 4, 0)
+    Traceback (most recent call last):
+    ...
+    clearfield.api.tiles.InvalidTile: tile 2/4/0: at zoom 2, x and y are 0 to 3
+    """
+
+    z: int
+    x: int
+    y: int
+
+    @classmethod
+    def checked(cls, z: int, x: int, y: int) -> Tile:
+        where = f"tile {z}/{x}/{y}"
+        if not 0 <= z <= MAX_ZOOM:
+            raise InvalidTile(f"the zoom is 0 to {MAX_ZOOM}", record=where)
+        if not (0 <= x < 2**z and 0 <= y < 2**z):
+            raise InvalidTile(f"at zoom {z}, x and y are 0 to {2**z - 1}", record=where)
+        return cls(z, x, y)
+
+    @property
+    def size_m(self) -> float:
+        """Width of the tile in Web Mercator metres."""
+        return 2 * _HALF / float(2**self.z)
+
+    def mercator_bounds(self, buffer: float = 0.0) -> tuple[float, float, float, float]:
+        """(minx, miny, maxx, maxy) in EPSG:3857, ``buffer`` grid units wider on each side."""
+        pad = buffer * self.size_m / EXTENT
+        minx = -_HALF + self.x * self.size_m
+        maxy = _HALF - self.y * self.size_m
+        return minx - pad, maxy - self.size_m - pad, minx + self.size_m + pad, maxy + pad
+
+    def lonlat_bounds(self, buffer: float = 0.0) -> tuple[float, float, float, float]:
+        """(west, south, east, north) in EPSG:4326, ``buffer`` grid units wider on each side."""
+        minx, miny, maxx, maxy = self.mercator_bounds(buffer)
+        # by the formula rather than pyproj, which wraps longitudes past ±180° around
+
+        def lat(y: float) -> float:
+            return math.degrees(2 * math.atan(math.exp(y / _RADIUS)) - math.pi / 2)
+
+        return minx / _HALF * 180, lat(miny), maxx / _HALF * 180, lat(maxy)
+
+
+def render_tile(
+    store: Any, layer: str, tile: Tile, user: User, blocked: frozenset[str] = frozenset()
+) -> bytes:
+    """The MVT of ``layer`` over ``tile`` as ``user`` may see it (``blocked``: asset ids)."""
+    if layer not in LAYERS:
+        raise NotFound(f"no tile layer {layer!r}; one of {', '.join(LAYERS)}", record="tile")
+    check(user.role, "read")
+    generalise = layer == "hazards" and not sees_full_hazards(user.role)
+    # an observer's rounded centroid may fall up to half a rounding step outside its polygon
+    pad = 0.5 * 10**-OBSERVER_DECIMALS if generalise else 0.0
+    west, south, east, north = tile.lonlat_bounds(BUFFER)
+    min_size = (0.0, 0.0)
+    if layer == "hazards" and tile.z < DETAIL_ZOOM:
+        # a degree of latitude is at least as many grid units as a degree of longitude
+        # (Mercator stretches it by sec φ ≥ 1): these sizes leave out only what _fit would
+        px = PIXEL * 360.0 / (EXTENT * 2**tile.z)
+        min_size = (px, px * math.cos(math.radians(max(abs(south), abs(north)))))
+    box = (west - pad, south - pad, east + pad, north + pad)
+    rows = store.tile_rows(LAYERS[layer], box, min_size)
+    if layer == "hazards" and user.role is Role.FIELD_LEAD:
+        rows = [r for r in rows if r[3] == user.organisation]
+    geoms = shapely.from_wkb([r[4] for r in rows]) if rows else np.empty(0, dtype=object)
+    tiny = np.zeros(len(geoms), dtype=bool)
+    if generalise and len(geoms):
+        if tile.z < DETAIL_ZOOM:  # the hazards a planner sees at this zoom, as points
+            b = shapely.bounds(_project(geoms, tile))
+            tiny = (b[:, 2] - b[:, 0] < PIXEL) & (b[:, 3] - b[:, 1] < PIXEL)
+        centres = np.round(shapely.get_coordinates(shapely.centroid(geoms)), OBSERVER_DECIMALS)
+        geoms = shapely.points(centres)
+    geoms, keep = _fit(_project(geoms, tile), tile.z)
+    keep &= ~tiny
+    if layer == "hazards":
+        features = [
+            _feature(g, _hazard_properties(r, generalise))
+            for r, g, k in zip(rows, geoms, keep, strict=True)
+            if k
+        ]
+    else:
+        features = [
+            _feature(g, {"id": r[0], "kind": r[2], "damage": r[6], "blocked": r[0] in blocked})
+            for r, g, k in zip(rows, geoms, keep, strict=True)
+            if k
+        ]
+    return bytes(
+        mapbox_vector_tile.encode(
+            {"name": layer, "features": features},
+            default_options={"extents": EXTENT, "check_winding_order": False},
+        )
+    )
+
+
+def make_tiles_router(store: Any, current_user_dependency: Callable[..., User]) -> APIRouter:
+    """``GET /api/tiles/{layer}/{z}/{x}/{y}.pbf`` over ``store`` (a store with
+    ``tile_rows``), for the user ``current_user_dependency`` returns."""
+    router = APIRouter(tags=["tiles"])
+    blocked = _BlockedCache(store)
+    user_ = Depends(current_user_dependency)
+
+    @router.get(
+        "/api/tiles/{layer}/{z}/{x}/{y}.pbf",
+        response_class=Response,
+        responses={200: {"content": {MEDIA_TYPE: {}}, "description": "A Mapbox vector tile."}},
+    )
+    def tile(layer: str, z: int, x: int, y: int, user: User = user_) -> Response:
+        """A Mapbox vector tile (v2, extent 4096) of ``hazards`` or ``assets``; an empty
+        tile is a 200 with the empty layer. Observers get hazards as points."""
+        t = Tile.checked(z, x, y)
+        ids = blocked.get() if layer == "assets" else frozenset()
+        body = render_tile(store, layer, t, user, ids)
+        return Response(body, media_type=MEDIA_TYPE, headers={"Cache-Control": CACHE_CONTROL})
+
+    return router
+
+
+class _BlockedCache:
+    """The ids of blocked assets, recomputed when older than ``BLOCKED_TTL_S``; one thread
+    recomputes while the others wait for its answer rather than computing it again."""
+
+    def __init__(self, store: Any, ttl_s: float = BLOCKED_TTL_S):
+        self._store, self._ttl = store, ttl_s
+        self._lock = threading.Lock()
+        self._ids: frozenset[str] = frozenset()
+        self._at = -math.inf
+
+    def get(self) -> frozenset[str]:
+        with self._lock:
+            if time.monotonic() - self._at > self._ttl:
+                self._ids = frozenset(blocked_assets(self._store))
+                self._at = time.monotonic()
+            return self._ids
+
+
+def _hazard_properties(row: tuple[Any, ...], generalised: bool) -> dict[str, Any]:
+    rid, review_status, status, organisation, _, remaining, _ = row
+    props: dict[str, Any] = {
+        "id": rid,
+        "status": status,
+        "review_status": review_status,
+        "organisation": organisation,
+    }
+    if remaining is not None:
+        props["remaining_m2"] = round(remaining)
+    if generalised:
+        props["generalised"] = True
+    return props
+
+
+def _feature(geometry: Any, properties: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "geometry": geometry,
+        "properties": {k: v for k, v in properties.items() if v is not None},
+    }
+
+
+def _project(geoms: np.ndarray, tile: Tile) -> np.ndarray:
+    """Lon/lat geometries to the tile's grid (0..EXTENT, y up; the encoder flips y)."""
+    minx, miny, _, _ = tile.mercator_bounds()
+    scale = EXTENT / tile.size_m
+
+    def to_grid(coords: np.ndarray) -> np.ndarray:
+        lat = np.clip(coords[:, 1], -_MAX_LAT, _MAX_LAT)
+        x, y = _TO_MERCATOR.transform(coords[:, 0], lat)
+        return np.column_stack(((x - minx) * scale, (y - miny) * scale))
+
+    projected: np.ndarray = shapely.transform(geoms, to_grid)
+    return projected
+
+
+def _fit(geoms: np.ndarray, z: int) -> tuple[np.ndarray, np.ndarray]:
+    """Leave out, clip, simplify and snap the tile's geometries (in grid units); return
+    them and which to keep."""
+    if not len(geoms):
+        return geoms, np.zeros(0, dtype=bool)
+    bounds = shapely.bounds(geoms)
+    width, height = bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]
+    points = shapely.get_type_id(geoms) == _POINT
+    keep = ~shapely.is_empty(geoms)
+    if z < DETAIL_ZOOM:
+        keep &= points | (width >= PIXEL) | (height >= PIXEL)
+    lo, hi = -BUFFER, EXTENT + BUFFER
+    crosses = keep & (
+        (bounds[:, 0] < lo) | (bounds[:, 1] < lo) | (bounds[:, 2] > hi) | (bounds[:, 3] > hi)
+    )
+    geoms = geoms.copy()
+    if crosses.any():
+        clipped = shapely.clip_by_rect(geoms[crosses], lo, lo, hi, hi)
+        bad = ~shapely.is_valid(clipped)  # the fast clip does not promise valid output
+        clipped[bad] = shapely.make_valid(clipped[bad])
+        geoms[crosses] = clipped
+    if z < DETAIL_ZOOM:
+        geoms[keep] = shapely.simplify(geoms[keep], PIXEL, preserve_topology=True)
+    geoms[keep] = shapely.orient_polygons(shapely.set_precision(geoms[keep], 1.0), exterior_cw=True)
+    mixed = keep & (shapely.get_type_id(geoms) == _GEOMETRYCOLLECTION)
+    for i in np.flatnonzero(mixed):
+        geoms[i] = _largest_dimension(geoms[i])
+    keep &= ~shapely.is_empty(geoms)
+    return geoms, keep
+
+
+def _largest_dimension(collection: Any) -> Any:
+    """The parts of a geometry collection of its highest dimension (what MVT can encode)."""
+    parts = shapely.get_parts(collection)
+    dims = shapely.get_dimensions(parts)
+    if not len(parts):
+        return shapely.Polygon()
+    top = parts[dims == dims.max()]
+    return shapely.union_all(top) if len(top) > 1 else top[0]
