@@ -375,27 +375,48 @@ def demo(
     time_limit: Annotated[
         float, typer.Option("--time-limit", help="Seconds the planner may use.", min=0)
     ] = 20.0,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the dashboard afterwards.")
+    ] = True,
+    port: Annotated[int, typer.Option("--port", help="Port to serve on.")] = 8000,
 ) -> None:
     """Build the reference scenario (scale 1, seed 1) into the database, replacing a previous
-    demo (never a database holding real records), print its statistics, then plan it
-    against today's practice and write plan.json and baseline.json."""
+    demo (never a database holding real records), print its statistics, plan it against
+    today's practice (writing plan.json and baseline.json), make one user per role and
+    serve the dashboard on 127.0.0.1."""
+    from datetime import UTC, datetime
+
     from clearfield import planning
     from clearfield.cli_plan import print_summary
     from clearfield.stats import programme_stats
+    from clearfield.users import demo_users
 
     store = _build_scenario(database, 1.0, 1, True)
     _print_stats(programme_stats(store), store.programme())
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     with err.status("planning") as status:
         problem = planning.build(store)
         result = planning.plan_problem(
             problem, time_limit=time_limit, progress=lambda msg: status.update(msg)
         )
-    verdict = planning.verify_plan(problem, result.plan)
+    _, info = planning.save_run(store, "demo", started, result)
     Path("plan.json").write_bytes(orjson.dumps(result.plan.to_json()))
     Path("baseline.json").write_bytes(orjson.dumps(result.baseline.to_json()))
     out.print()
-    print_summary(planning.summary(result, verdict))
+    print_summary(info)
     out.print("wrote plan.json and baseline.json (`clearfield plan --help` for more)")
+    first_org = next((t.organisation for t in problem.teams if t.organisation), None)
+    users = demo_users(store, first_org)
+    store.close()
+    table = Table(title="Demo users (passwords shown once)", title_justify="left")
+    for column in ("user", "role", "organisation", "password"):
+        table.add_column(column)
+    for name, role, org, password in users:
+        table.add_row(name, role, org or "", password)
+    out.print(table)
+    if serve_after:
+        out.print(f"dashboard: http://127.0.0.1:{port}/  (Ctrl-C stops it)")
+        serve(host="127.0.0.1", port=port, database=database)
 
 
 @review_app.command("list")

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import orjson
+
 from clearfield.domain.enums import AssetCondition
 from clearfield.errors import ClearfieldError
 from clearfield.plan.bound import upper_bound
@@ -29,6 +31,7 @@ __all__ = [
     "build",
     "plan_problem",
     "replan_programme",
+    "save_run",
     "snapshot",
     "summary",
     "verify_plan",
@@ -217,6 +220,22 @@ def replan_programme(
 def _as_of(store: Store) -> date:
     as_of = store.programme().get("as_of")
     return date.fromisoformat(as_of) if as_of else datetime.now(UTC).date()
+
+
+def save_run(store: Store, actor: str, started_at: str, result: PlanResult) -> tuple[int, dict[str, Any]]:  # fmt: skip
+    """Verify a plan, store it as the programme's current plan; return its run id and summary."""
+    verdict = verify_plan(result.problem, result.plan)
+    info = summary(result, verdict)
+    run = store.save_plan_run(  # type: ignore[attr-defined]
+        actor,
+        started_at,
+        datetime.now(UTC).isoformat(timespec="seconds"),
+        orjson.dumps(info).decode(),
+        orjson.dumps(result.plan.to_json()).decode(),
+        orjson.dumps(result.baseline.to_json()).decode(),
+        orjson.dumps(result.problem.to_json()).decode(),
+    )
+    return run, info
 
 
 def verify_plan(problem: Problem, plan: Plan) -> Verdict:

@@ -14,7 +14,15 @@ from clearfield.domain.roles import Role
 from clearfield.errors import ClearfieldError, RecordError
 from clearfield.store.base import Store
 
-__all__ = ["AuthError", "User", "add_user", "authenticate", "issue_token", "user_from_token"]
+__all__ = [
+    "AuthError",
+    "User",
+    "add_user",
+    "authenticate",
+    "demo_users",
+    "issue_token",
+    "user_from_token",
+]
 
 _HASHER = PasswordHasher()
 TOKEN_SECONDS = 12 * 3600
@@ -54,6 +62,15 @@ def add_user(
     password = password or secrets.token_urlsafe(12)
     store.add_user(name.strip(), r.value, organisation, _HASHER.hash(password), actor)  # type: ignore[attr-defined]
     return password
+
+
+def demo_users(store: Store, organisation: str | None) -> list[tuple[str, str, str | None, str]]:
+    """One user per role for a demo, with generated passwords: (name, role, org, password)."""
+    made = []
+    for role in Role:
+        org = organisation if role is Role.FIELD_LEAD else None
+        made.append((role.value, role.value, org, add_user(store, role.value, role.value, org, None, "demo")))  # fmt: skip
+    return made
 
 
 def authenticate(store: Store, name: str, password: str) -> User:

@@ -57,17 +57,7 @@ class _Runner:
         try:
             problem = planning.build(self.store)
             result = planning.plan_problem(problem, time_limit=time_limit)
-            verdict = planning.verify_plan(problem, result.plan)
-            summary = planning.summary(result, verdict)
-            run = self.store.save_plan_run(  # type: ignore[attr-defined]
-                user.name,
-                started,
-                _now(),
-                orjson.dumps(summary).decode(),
-                orjson.dumps(result.plan.to_json()).decode(),
-                orjson.dumps(result.baseline.to_json()).decode(),
-                orjson.dumps(problem.to_json()).decode(),
-            )
+            run, summary = planning.save_run(self.store, user.name, started, result)
             self.error = None
             self.broker.publish(
                 "plan",

@@ -1,0 +1,247 @@
+// The map: MapLibre with an inline style and no outside tile server (the dashboard must
+// work offline in the field). Context comes from GET /api/basemap; hazards and assets
+// from the server's vector tiles, or, when the server has no tile endpoint, from the
+// records API as GeoJSON, so the map is never blank for want of one endpoint.
+
+import * as maplibregl from "./vendor/maplibre-gl/maplibre-gl.mjs";
+import { api, authHeaders } from "./api.js";
+
+const EMPTY = { type: "FeatureCollection", features: [] };
+
+// Colours are declared once here and used by both the style and the legend.
+export const HAZARD_COLOURS = { SHA: "#e69f00", CHA: "#c0392b" };
+export const DAMAGE_COLOURS = {
+  light: "#8bc34a",
+  moderate: "#fdd835",
+  severe: "#fb8c00",
+  destroyed: "#6d1b7b",
+};
+export const CONTEXT_COLOURS = {
+  districts: "#9aa08c",
+  rivers: "#4a90c2",
+  roads: "#7a7a7a",
+  settlements: "#505050",
+  front_line: "#d81b60",
+  bridges: "#37474f",
+};
+const BLOCKED = "#111111";
+
+const POLYGON = ["in", ["geometry-type"], ["literal", ["Polygon", "MultiPolygon"]]];
+const LINE = ["in", ["geometry-type"], ["literal", ["LineString", "MultiLineString"]]];
+const POINT = ["in", ["geometry-type"], ["literal", ["Point", "MultiPoint"]]];
+const IS_BLOCKED = ["==", ["get", "blocked"], true];
+
+function byValue(property, colours, fallback) {
+  return ["match", ["get", property], ...Object.entries(colours).flat(), fallback];
+}
+
+const hazardColour = byValue("status", HAZARD_COLOURS, "#999999");
+const damageColour = byValue("damage", DAMAGE_COLOURS, "#999999");
+
+// A record still waiting for review is drawn fainter than an approved one.
+const PENDING = ["==", ["get", "review_status"], "submitted"];
+
+function contextLayers(name) {
+  const colour = CONTEXT_COLOURS[name];
+  const width = name === "front_line" ? 3 : name === "rivers" ? 2 : 1.2;
+  const line = { "line-color": colour, "line-width": width };
+  if (name === "front_line") line["line-dasharray"] = [3, 2];
+  return [
+    { id: `ctx-${name}-fill`, type: "fill", source: `ctx-${name}`, filter: POLYGON,
+      paint: { "fill-color": colour, "fill-opacity": name === "districts" ? 0.06 : 0.3 } },
+    { id: `ctx-${name}-line`, type: "line", source: `ctx-${name}`, filter: ["any", POLYGON, LINE],
+      paint: line },
+    { id: `ctx-${name}-point`, type: "circle", source: `ctx-${name}`, filter: POINT,
+      paint: { "circle-color": colour, "circle-radius": 3.5 } },
+  ];
+}
+
+const CONTEXT = ["districts", "rivers", "roads", "front_line", "settlements", "bridges"];
+
+const RECORD_LAYERS = [
+  { id: "hazards-fill", type: "fill", source: "hazards", filter: POLYGON,
+    paint: { "fill-color": hazardColour, "fill-opacity": ["case", PENDING, 0.15, 0.4] } },
+  { id: "hazards-line", type: "line", source: "hazards", filter: POLYGON,
+    paint: { "line-color": hazardColour, "line-width": 1.5 } },
+  { id: "hazards-point", type: "circle", source: "hazards", filter: POINT,
+    paint: { "circle-color": hazardColour, "circle-radius": 7, "circle-opacity": 0.8,
+      "circle-stroke-color": "#ffffff", "circle-stroke-width": 1 } },
+  { id: "assets-blocked", type: "line", source: "assets", filter: ["all", IS_BLOCKED, ["!", POINT]],
+    paint: { "line-color": BLOCKED, "line-width": 6 } },
+  { id: "assets-fill", type: "fill", source: "assets", filter: POLYGON,
+    paint: { "fill-color": damageColour, "fill-opacity": 0.7 } },
+  { id: "assets-line", type: "line", source: "assets", filter: LINE,
+    paint: { "line-color": damageColour, "line-width": 3 } },
+  { id: "assets-point", type: "circle", source: "assets", filter: POINT,
+    paint: { "circle-color": damageColour, "circle-radius": 6,
+      "circle-stroke-color": ["case", IS_BLOCKED, BLOCKED, "#ffffff"],
+      "circle-stroke-width": ["case", IS_BLOCKED, 3, 1] } },
+  { id: "selection", type: "line", source: "selection",
+    paint: { "line-color": "#00bcd4", "line-width": 3 } },
+  { id: "selection-point", type: "circle", source: "selection", filter: POINT,
+    paint: { "circle-radius": 10, "circle-color": "rgba(0,0,0,0)",
+      "circle-stroke-color": "#00bcd4", "circle-stroke-width": 3 } },
+];
+
+// A rejected record is not on the ground: the tiles carry every review status
+const NOT_REJECTED = ["!=", ["get", "review_status"], "rejected"];
+for (const layer of RECORD_LAYERS) {
+  if (layer.source !== "selection") layer.filter = ["all", NOT_REJECTED, layer.filter ?? true];
+}
+
+// What a click can pick, and the record type behind each layer
+const CLICKABLE = { "hazards-fill": "hazard", "hazards-point": "hazard", "assets-fill": "asset",
+  "assets-line": "asset", "assets-point": "asset" };
+
+export const GROUPS = {
+  hazards: RECORD_LAYERS.filter((l) => l.source === "hazards").map((l) => l.id),
+  assets: RECORD_LAYERS.filter((l) => l.source === "assets").map((l) => l.id),
+  context: CONTEXT.flatMap((name) => contextLayers(name).map((l) => l.id)),
+};
+
+/**
+ * Does the server serve vector tiles? One tile answers it: a deep-zoom tile at the
+ * corner of the world, which holds nothing and so costs the server one empty index
+ * probe (a zoom-0 tile would render the whole programme).
+ */
+async function hasTiles() {
+  try {
+    const r = await fetch("/api/tiles/hazards/22/0/0.pbf", { headers: authHeaders() });
+    return r.ok;
+  } catch {
+    return false;
+  }
+}
+
+export class RecordMap {
+  constructor(container, { onSelect }) {
+    this.container = container;
+    this.onSelect = onSelect;
+    this.version = 0; // bumped on refresh so tile URLs change and no stale cached tile stays
+    this.fitted = false;
+    this.map = null;
+  }
+
+  async start() {
+    this.mode = (await hasTiles()) ? "tiles" : "geojson";
+    this.container.dataset.mode = this.mode;
+    const sources = { selection: { type: "geojson", data: EMPTY } };
+    for (const name of CONTEXT) sources[`ctx-${name}`] = { type: "geojson", data: EMPTY };
+    for (const name of ["hazards", "assets"]) sources[name] = this.recordSource(name);
+    const layers = [
+      { id: "background", type: "background", paint: { "background-color": "#eef0e6" } },
+      ...CONTEXT.flatMap(contextLayers),
+      ...RECORD_LAYERS.map((l) => (this.mode === "tiles" && l.source !== "selection"
+        ? { ...l, "source-layer": l.source } : l)),
+    ];
+    this.map = new maplibregl.Map({
+      container: this.container,
+      style: { version: 8, sources, layers },
+      center: [0, 20],
+      zoom: 1,
+      attributionControl: false,
+      // The token goes to our own API only, never to another origin
+      transformRequest: (url) =>
+        url.startsWith(`${location.origin}/api/`) ? { url, headers: authHeaders() } : { url },
+    });
+    this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
+    this.map.addControl(new maplibregl.ScaleControl(), "bottom-left");
+    this.map.on("error", (e) => console.warn("map:", e.error?.message || e));
+    this.map.on("click", (e) => this.click(e));
+    this.map.on("mousemove", (e) => {
+      const hit = this.map.queryRenderedFeatures(e.point, { layers: Object.keys(CLICKABLE) });
+      this.map.getCanvas().style.cursor = hit.length ? "pointer" : "";
+    });
+    await new Promise((resolve) => this.map.once("load", resolve));
+    this.container.dataset.ready = "true";
+    await Promise.allSettled([this.loadBasemap(), this.refresh()]);
+  }
+
+  recordSource(name) {
+    if (this.mode === "geojson") return { type: "geojson", data: EMPTY };
+    return { type: "vector", tiles: [this.tileUrl(name)], minzoom: 0, maxzoom: 14 };
+  }
+
+  tileUrl(name) {
+    return `${location.origin}/api/tiles/${name}/{z}/{x}/{y}.pbf?v=${this.version}`;
+  }
+
+  async loadBasemap() {
+    let basemap = {};
+    try {
+      basemap = await api("/api/basemap");
+    } catch (err) {
+      console.warn("basemap:", err.message); // not served yet: the map has no context layers
+    }
+    for (const name of CONTEXT) {
+      const fc = basemap[name];
+      if (fc?.features?.length) this.map.getSource(`ctx-${name}`).setData(fc);
+    }
+    this.fit(CONTEXT.map((name) => basemap[name]));
+  }
+
+  /** Reload hazards and assets (after a review or a submission). */
+  async refresh() {
+    if (this.mode === "tiles") {
+      this.version += 1;
+      for (const name of ["hazards", "assets"]) this.map.getSource(name).setTiles([this.tileUrl(name)]);
+      if (!this.fitted) this.fit([await api("/api/records/hazard?limit=1000")]);
+      return;
+    }
+    const [hazards, assets] = await Promise.all([
+      api("/api/records/hazard?limit=10000"),
+      api("/api/records/asset?limit=10000"),
+    ]);
+    this.map.getSource("hazards").setData(hazards);
+    this.map.getSource("assets").setData(assets);
+    this.fit([hazards, assets]);
+  }
+
+  /** Frame the data the first time there is some; later refreshes keep the user's view. */
+  fit(collections) {
+    if (this.fitted) return;
+    const box = bounds(collections.filter(Boolean).flatMap((fc) => fc.features || []));
+    if (!box) return;
+    this.fitted = true;
+    this.map.fitBounds(box, { padding: 40, maxZoom: 15, duration: 0 });
+  }
+
+  click(e) {
+    const hit = this.map.queryRenderedFeatures(e.point, { layers: Object.keys(CLICKABLE) })[0];
+    if (hit?.properties?.id) this.onSelect(CLICKABLE[hit.layer.id], hit.properties.id);
+  }
+
+  /** Outline a record (a GeoJSON Feature) and bring it into view. */
+  highlight(feature, { zoom = false } = {}) {
+    if (!this.map) return;
+    const data = feature?.geometry ? feature : EMPTY;
+    this.map.getSource("selection").setData(data);
+    const box = data === EMPTY ? null : bounds([data]);
+    if (zoom && box) this.map.fitBounds(box, { padding: 80, maxZoom: 16 });
+  }
+
+  setVisible(group, visible) {
+    for (const id of GROUPS[group]) {
+      this.map?.setLayoutProperty(id, "visibility", visible ? "visible" : "none");
+    }
+  }
+}
+
+/** [[minx, miny], [maxx, maxy]] of the features, or null when there is no geometry. */
+export function bounds(features) {
+  let box = null;
+  const visit = (c) => {
+    if (typeof c[0] === "number") {
+      box = box
+        ? [[Math.min(box[0][0], c[0]), Math.min(box[0][1], c[1])], [Math.max(box[1][0], c[0]), Math.max(box[1][1], c[1])]]
+        : [[c[0], c[1]], [c[0], c[1]]];
+    } else c.forEach(visit);
+  };
+  for (const f of features) {
+    const g = f?.geometry;
+    if (!g) continue;
+    if (g.type === "GeometryCollection") g.geometries.forEach((x) => visit(x.coordinates));
+    else visit(g.coordinates);
+  }
+  return box;
+}
