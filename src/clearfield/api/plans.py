@@ -8,7 +8,7 @@ event goes to every open dashboard. One run at a time.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -133,6 +133,29 @@ def add_plans(app: FastAPI, store: Store, broker: Broker, current_user: Any) -> 
                 raise NotFound(f"no team {team!r} in the plan")
             rows = {team: rows[team]}
         return {"run": run["id"], "start_date": problem.start_date, "teams": rows}
+
+    @router.get("/current/progress")
+    def progress(user: User = Depends(current_user)) -> dict[str, Any]:
+        """Land released per week: what the current plan foresaw, and what approved
+        releases say happened (the dashboard's planned-against-actual chart)."""
+        check(user.role, "read_plan")
+        run = latest()
+        problem = Problem.from_json(orjson.loads(run["problem"]))
+        plan = Plan.from_json(orjson.loads(run["plan"]))
+        planned = kpis(problem, plan.assignments).released_m2
+        first = date.fromisoformat(problem.start_date)
+        actual = [0.0] * len(planned)
+        last = first + timedelta(days=7 * len(planned) - 1)
+        for day, _category, m2 in store.released_by_day(first, last):  # type: ignore[attr-defined]
+            week = (date.fromisoformat(day) - first).days // 7
+            if 0 <= week < len(actual):
+                actual[week] += m2
+        return {
+            "start_date": problem.start_date,
+            "weeks": len(planned),
+            "planned_m2": planned,
+            "actual_m2": [round(x, 1) for x in actual],
+        }
 
     @router.get("/current/plan.json")
     def plan_file(user: User = Depends(current_user)) -> JSONResponse:

@@ -70,6 +70,17 @@ class StatisticsQueries:
             (_iso(since) or "0000-01-01", _iso(until) or "9999-12-31"),
         )
 
+    def released_by_day(self, since: date, until: date) -> list[tuple[str, str, float]]:
+        """(end date, category, released m²) of approved releases in the period, by day."""
+        return [
+            (d, c, float(m2))
+            for d, c, m2 in self.query(
+                "SELECT r.end_date, r.category, SUM(r.released_m2) FROM release_account r "
+                "WHERE r.end_date >= ? AND r.end_date <= ? GROUP BY 1, 2 ORDER BY 1, 2",
+                (since.isoformat(), until.isoformat()),
+            )
+        ]
+
     def personnel(self, by: str | None) -> list[tuple[Any, ...]]:
         """(group, team kind, personnel) over counted teams."""
         key = {"organisation": "v.organisation"}.get(by or "", "NULL")

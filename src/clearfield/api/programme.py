@@ -1,0 +1,60 @@
+"""Programme-wide figures the dashboard shows beside the land release statistics."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, FastAPI
+
+from clearfield.domain.roles import check
+from clearfield.store.base import Store
+from clearfield.users import User
+
+__all__ = ["add_programme"]
+
+
+def add_programme(app: FastAPI, store: Store, current_user: Any) -> None:
+    router = APIRouter()
+
+    @router.get("/api/personnel")
+    def personnel(user: User = Depends(current_user)) -> dict[str, Any]:
+        """Sappers and builders pledged (pledges), deployed (teams arrived by the
+        programme's date) and active (teams with a task under way in the current plan)."""
+        check(user.role, "stats")
+        meta = store.programme()
+        today = date.fromisoformat(meta["as_of"]) if meta.get("as_of") else date.today()
+        pledged = {"sappers": 0, "builders": 0}
+        for s in store.records("pledge", counted_only=True):
+            side = "builders" if s.record.team_kind.value == "construction" else "sappers"  # type: ignore[attr-defined]
+            pledged[side] += s.record.personnel  # type: ignore[attr-defined]
+        deployed = {"sappers": 0, "builders": 0}
+        size: dict[str, tuple[str, int]] = {}
+        for s in store.records("team", counted_only=True):
+            t = s.record
+            side = "builders" if t.kind.value == "construction" else "sappers"  # type: ignore[attr-defined]
+            size[t.id] = (side, t.personnel)  # type: ignore[attr-defined]
+            if t.available_from is None or t.available_from <= today:  # type: ignore[attr-defined]
+                deployed[side] += t.personnel  # type: ignore[attr-defined]
+        active = {"sappers": 0, "builders": 0}
+        run = store.latest_plan_run()  # type: ignore[attr-defined]
+        if run is not None:
+            plan = orjson.loads(run["plan"])
+            if plan.get("start_date"):
+                day = (today - date.fromisoformat(plan["start_date"])).days
+                busy = {
+                    a["team"] for a in plan["assignments"] if a["start_day"] <= day < a["end_day"]
+                }
+                for team in busy:
+                    if team in size:
+                        side, n = size[team]
+                        active[side] += n
+        return {
+            "as_of": today.isoformat(),
+            "pledged": pledged,
+            "deployed": deployed,
+            "active": active,
+        }
+
+    app.include_router(router)
