@@ -147,8 +147,6 @@ def test_progress_and_personnel(base: str) -> None:
         stats = c.get("/api/stats").json()
         assert people["deployed"]["sappers"] <= stats["personnel"]["sappers"]
         assert people["deployed"]["builders"] <= stats["personnel"]["construction_workers"]
-        assert (
-            0 < people["active"]["sappers"] <= people["deployed"]["sappers"] + sum(0 for _ in ())
-            or people["active"]["sappers"] >= 0
-        )
+        for side in ("sappers", "builders"):  # a team at work has arrived
+            assert 0 <= people["active"][side] <= people["deployed"][side]
         assert people["pledged"]["sappers"] > 0
