@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
+import shapely
 
 from clearfield import services
 from clearfield.plan.verify import verify
@@ -17,6 +18,7 @@ from clearfield.users import add_user
 from server import login, running
 
 PASSWORD = "correct horse battery"
+DB: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +31,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     for name, role in (("planner", "planner"), ("officer", "im_officer"), ("observer", "observer")):
         add_user(store, name, role, None, PASSWORD, actor="t")
     store.close()
+    DB["url"] = url
     with running(url) as b:
         yield b
 
@@ -150,3 +153,38 @@ def test_progress_and_personnel(base: str) -> None:
         for side in ("sappers", "builders"):  # a team at work has arrived
             assert 0 <= people["active"][side] <= people["deployed"][side]
         assert people["pledged"]["sappers"] > 0
+
+
+def test_late_tasks(base: str) -> None:
+    from clearfield.api.alerts import late_tasks
+
+    with login(base, "planner", PASSWORD) as c:
+        c.post("/api/plans", json={"time_limit": 1})
+    with login(base, "observer", PASSWORD) as c:
+        deadline = time.monotonic() + 60
+        while c.get("/api/plans/current").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        plan = c.get("/api/plans/current/plan.json").json()
+        assert c.get("/api/alerts/late").json()["count"] == 0  # nothing is due on day 0
+    first = date.fromisoformat(plan["start_date"])
+    store = services.open_store(DB["url"])
+    try:
+        later = first + timedelta(days=60)
+        late = late_tasks(store, later)
+        due = [a for a in plan["assignments"] if a["end_day"] + 2 < 60 and "/prep" not in a["task"]]
+        assert {x["task"] for x in late} == {a["task"] for a in due}
+        assert all(x["days_late"] > 2 for x in late)
+        # an approved NTS of one of them since the plan began: that task is done
+        nts = next(a for a in due if a["task"].endswith("/nts"))
+        hazard_id = nts["task"].split("/")[0]
+        hz = next(s for s in store.records("hazard") if s.record.id == hazard_id).record
+        team = next(s for s in store.records("team") if s.record.id == nts["team"]).record
+        report = {"type": "Feature", "geometry": json.loads(shapely.to_geojson(hz.geometry)),
+                  "properties": {"record_type": "activity", "id": "ACT-LATE-1", "hazard_id": hazard_id,
+                                 "kind": "nts", "organisation": team.organisation, "team": team.id,
+                                 "start_date": str(first), "end_date": str(first + timedelta(days=3)),
+                                 "status": "approved"}}  # fmt: skip
+        services.import_features(store, [report], source="t", actor="t")
+        assert nts["task"] not in {x["task"] for x in late_tasks(store, later)}
+    finally:
+        store.close()

@@ -4,8 +4,8 @@
 - a daily report from a team working where the current plan has not tasked it (the
   report's hazard is not the subject of any of the team's tasks under way that day).
 
-A task running late against its plan is the third alert of issue 4; it needs the
-plan's progress tracking and is not raised yet (docs/ROADMAP.md).
+- a task of the current plan more than two days past its planned end with no approved
+  record showing it done (:func:`late_tasks`, asked for by the dashboard).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import orjson
 
 from clearfield.store.base import Store
 
-__all__ = ["submission_alerts"]
+__all__ = ["late_tasks", "submission_alerts"]
 
 
 def submission_alerts(store: Store, features: list[Any]) -> list[dict[str, Any]]:
@@ -81,3 +81,53 @@ def _untasked(store: Store, reports: list[dict[str, Any]]) -> list[dict[str, Any
                 }
             )
     return out
+
+
+def late_tasks(store: Store, today: date, grace_days: float = 2.0) -> list[dict[str, Any]]:
+    """Tasks of the current plan that should have ended more than ``grace_days`` ago and
+    that no approved record shows done: an approved release of the same kind on the
+    hazard since the plan began, or the asset restored."""
+    run = store.latest_plan_run()  # type: ignore[attr-defined]
+    if run is None:
+        return []
+    plan = orjson.loads(run["plan"])
+    if not plan.get("start_date"):
+        return []
+    first = date.fromisoformat(plan["start_date"])
+    day = (today - first).days
+    due = [a for a in plan["assignments"] if a["end_day"] + grace_days < day]
+    if not due:
+        return []
+    done: set[tuple[str, str]] = set()
+    for s in store.records("activity", counted_only=True):
+        a = s.record
+        if a.end_date >= first:  # type: ignore[attr-defined]
+            done.add((a.hazard_id, a.kind.value))  # type: ignore[attr-defined]
+    restored = {
+        s.record.id
+        for s in store.records("asset", counted_only=True)
+        if s.record.condition.value == "restored"  # type: ignore[attr-defined]
+    }
+    out = []
+    for a in due:
+        subject, _, part = a["task"].partition("/")
+        kind = "reconstruction" if part == "build" else part.rstrip("0123456789")
+        if kind == "reconstruction":
+            ok = subject in restored
+        elif kind == "prep":  # ground preparation leaves no release of its own
+            ok = True
+        else:
+            ok = (subject, {"clear": "clearance"}.get(kind, kind)) in done
+        if not ok:
+            late = day - a["end_day"]
+            out.append(
+                {
+                    "kind": "late_task",
+                    "task": a["task"],
+                    "team": a["team"],
+                    "days_late": round(late, 1),
+                    "message": f"{a['task']} ({a['team']}) was due {late:.0f} days ago "
+                    "and no approved record shows it done",
+                }
+            )
+    return sorted(out, key=lambda x: -x["days_late"])

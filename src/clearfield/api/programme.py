@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Depends, FastAPI
 
+from clearfield.api.alerts import late_tasks
 from clearfield.domain.roles import check
 from clearfield.store.base import Store
 from clearfield.users import User
@@ -56,5 +57,14 @@ def add_programme(app: FastAPI, store: Store, current_user: Any) -> None:
             "deployed": deployed,
             "active": active,
         }
+
+    @router.get("/api/alerts/late")
+    def late(user: User = Depends(current_user)) -> dict[str, Any]:
+        """Tasks of the current plan more than two days late (no approved record of them)."""
+        check(user.role, "read_plan")
+        meta = store.programme()
+        today = date.fromisoformat(meta["as_of"]) if meta.get("as_of") else date.today()
+        found = late_tasks(store, today)
+        return {"as_of": today.isoformat(), "count": len(found), "tasks": found[:500]}
 
     app.include_router(router)
