@@ -203,7 +203,8 @@ def create_app(database_url: str) -> FastAPI:
         check(user.role, "read")
         box = _bbox(bbox)
         accounts = store.hazard_accounts() if rtype == "hazard" else {}
-        out, skipped = [], 0
+        out: list[dict[str, Any]] = []
+        skipped = 0
         for s in store.records(record_type(rtype), bbox=box, review_status=status):
             rec = s.record
             if not visible(user, rec):
@@ -276,7 +277,7 @@ def create_app(database_url: str) -> FastAPI:
             report = services.import_features(store, features, source="api", actor=user.name)
         except ClearfieldError as exc:
             e = _error(exc)
-            return e.status_code, json.loads(e.body)
+            return e.status_code, json.loads(bytes(e.body))
         answer = report.as_dict()
         broker.publish("submission", {"user": user.name, **answer})
         for alert in submission_alerts(store, features):

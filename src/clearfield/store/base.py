@@ -150,3 +150,43 @@ class Store(Protocol):
     def open_hazards(self) -> list[tuple[str, BaseGeometry]]: ...
 
     def approved_releases(self, hazard_ids: Iterable[str]) -> dict[str, list[BaseGeometry]]: ...
+
+    def released_by_day(self, since: date, until: date) -> list[tuple[str, str, float]]: ...
+
+    # --- the server: users, remembered submissions, plan runs, tiles ---------------------
+
+    def add_user(
+        self, name: str, role: str, organisation: str | None, password_hash: str, actor: str
+    ) -> None: ...
+
+    def user(self, name: str) -> dict[str, Any] | None: ...
+
+    def users(self) -> Iterator[dict[str, Any]]: ...
+
+    def server_secret(self) -> str: ...
+
+    def submission(self, key: str) -> dict[str, Any] | None: ...
+
+    def remember_submission(
+        self, key: str, user: str, request_hash: str, status_code: int, response: str
+    ) -> dict[str, Any]: ...
+
+    def save_plan_run(
+        self,
+        actor: str,
+        started_at: str,
+        finished_at: str,
+        summary: str,
+        plan: str,
+        baseline: str,
+        problem: str,
+    ) -> int: ...
+
+    def latest_plan_run(self) -> dict[str, Any] | None: ...
+
+    def tile_rows(
+        self,
+        record_type: str,
+        bbox: tuple[float, float, float, float],
+        min_size: tuple[float, float] = (0.0, 0.0),
+    ) -> list[tuple[Any, ...]]: ...

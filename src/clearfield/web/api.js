@@ -1,23 +1,51 @@
-// The one place the dashboard talks to the server: the bearer token, JSON calls, and
-// the live event stream. Everything else imports from here.
+// The one place the dashboard talks to the server: JSON calls and the live event
+// stream. Everything else imports from here.
+//
+// The browser signs in with a session cookie (HTTP-only, so page script, and anything
+// injected into it, can never read the credential). Because a cookie rides along with
+// every request, a request that changes something must also carry the CSRF token in a
+// header: the server compares it with the readable `clearfield_csrf` cookie, which a
+// page on another site can neither read nor send (double submit).
 
-const TOKEN_KEY = "clearfield.token";
+const CSRF_COOKIE = "clearfield_csrf";
+const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
 
-export function token() {
-  return sessionStorage.getItem(TOKEN_KEY);
+/** The CSRF token from its cookie, or "" when not signed in. */
+export function csrfToken() {
+  for (const part of document.cookie.split(";")) {
+    const [name, ...rest] = part.trim().split("=");
+    if (name === CSRF_COOKIE) return decodeURIComponent(rest.join("="));
+  }
+  return "";
 }
 
-export function setToken(value) {
-  sessionStorage.setItem(TOKEN_KEY, value);
+/** Is there a session at all? Only a hint (the cookie may have expired server-side). */
+export function hasSession() {
+  return csrfToken() !== "";
 }
 
-export function signOut() {
-  sessionStorage.removeItem(TOKEN_KEY);
+function toLogin() {
   location.replace("/login");
 }
 
-export function authHeaders() {
-  return { Authorization: `Bearer ${token()}` };
+/** Sign in with a user name and password; resolves to {name, role, csrf_token}. */
+export async function signIn(username, password) {
+  // The OAuth2 password form: a form body, not JSON
+  const response = await fetch("/api/auth/session", {
+    method: "POST",
+    body: new URLSearchParams({ username, password }),
+  });
+  if (!response.ok) throw await failure(response);
+  return response.json();
+}
+
+/** Clear the session cookies on the server, then go to the sign-in page. */
+export async function signOut() {
+  try {
+    await fetch("/api/auth/logout", { method: "POST", headers: { "X-CSRF-Token": csrfToken() } });
+  } finally {
+    toLogin();
+  }
 }
 
 /** An error from the API, carrying its status and the server's message. */
@@ -40,10 +68,14 @@ async function failure(response) {
   return new ApiError(response.status, message);
 }
 
-/** GET or POST a JSON endpoint; a 401 (token expired or revoked) goes back to sign-in. */
-export async function api(path, { method = "GET", body, signal } = {}) {
-  const headers = authHeaders();
+/**
+ * GET or POST a JSON endpoint; a 401 (session expired or revoked) goes back to sign-in.
+ * Returns the parsed body; `{status: true}` also returns the status: {status, body}.
+ */
+export async function api(path, { method = "GET", body, signal, status = false } = {}) {
+  const headers = {};
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (!SAFE.has(method)) headers["X-CSRF-Token"] = csrfToken();
   const response = await fetch(path, {
     method,
     headers,
@@ -52,26 +84,27 @@ export async function api(path, { method = "GET", body, signal } = {}) {
     cache: "no-store",
   });
   if (response.status === 401) {
-    signOut();
+    toLogin();
     throw new ApiError(401, "signed out");
   }
   if (!response.ok) throw await failure(response);
-  return response.json();
+  const parsed = await response.json();
+  return status ? { status: response.status, body: parsed } : parsed;
 }
 
 /**
  * Follow /api/events, calling onEvent(kind, data) for each server-sent event and
  * onState(connected) when the connection opens or drops; reconnect with back-off.
  *
- * fetch() rather than EventSource: EventSource cannot send the Authorization header,
- * and the token must not go into the URL (it would land in server logs).
+ * fetch() rather than EventSource: EventSource hides the status, and a 401 (the
+ * session ended) must send the user to sign in rather than retry for ever.
  */
 export async function followEvents({ onEvent, onState, signal }) {
   let delay = 1000;
   while (!signal.aborted) {
     try {
-      const response = await fetch("/api/events", { headers: authHeaders(), signal });
-      if (response.status === 401) return signOut();
+      const response = await fetch("/api/events", { signal });
+      if (response.status === 401) return toLogin();
       if (!response.ok || !response.body) throw await failure(response);
       delay = 1000;
       await readStream(response.body, onEvent, onState);

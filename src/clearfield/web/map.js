@@ -4,7 +4,7 @@
 // records API as GeoJSON, so the map is never blank for want of one endpoint.
 
 import * as maplibregl from "./vendor/maplibre-gl/maplibre-gl.mjs";
-import { api, authHeaders } from "./api.js";
+import { api } from "./api.js";
 
 const EMPTY = { type: "FeatureCollection", features: [] };
 
@@ -106,7 +106,7 @@ export const GROUPS = {
  */
 async function hasTiles() {
   try {
-    const r = await fetch("/api/tiles/hazards/22/0/0.pbf", { headers: authHeaders() });
+    const r = await fetch("/api/tiles/hazards/22/0/0.pbf");
     return r.ok;
   } catch {
     return false;
@@ -140,9 +140,7 @@ export class RecordMap {
       center: [0, 20],
       zoom: 1,
       attributionControl: false,
-      // The token goes to our own API only, never to another origin
-      transformRequest: (url) =>
-        url.startsWith(`${location.origin}/api/`) ? { url, headers: authHeaders() } : { url },
+      // Tiles are same-origin GETs: the session cookie goes with them, no header needed
     });
     this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
     this.map.addControl(new maplibregl.ScaleControl(), "bottom-left");
