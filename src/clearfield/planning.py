@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from clearfield.domain.enums import AssetCondition
+from clearfield.domain.records import DailyReport
 from clearfield.errors import ClearfieldError
 from clearfield.plan.bound import upper_bound
 from clearfield.plan.build import Options, Snapshot, build_problem
@@ -84,13 +85,10 @@ def _progress(store: Store, hazard_ids: set[str]) -> dict[str, float]:
     out: dict[str, float] = {}
     for s in store.records("daily_report", counted_only=True):
         r = s.record
-        hid = r.hazard_id  # type: ignore[attr-defined]
-        if (
-            hid in hazard_ids
-            and r.area_worked_m2
-            and (hid not in last or r.report_date > last[hid])
-        ):  # type: ignore[attr-defined]
-            out[hid] = out.get(hid, 0.0) + float(r.area_worked_m2)  # type: ignore[attr-defined]
+        assert isinstance(r, DailyReport)
+        hid = r.hazard_id
+        if hid in hazard_ids and r.area_worked_m2 and (hid not in last or r.report_date > last[hid]):  # fmt: skip
+            out[hid] = out.get(hid, 0.0) + float(r.area_worked_m2)
     return out
 
 

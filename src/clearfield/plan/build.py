@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 import shapely
@@ -218,7 +219,7 @@ def build_problem(snap: Snapshot, options: Options | None = None) -> Problem:
 _TEAM_KINDS = {k for kinds in _POOL.values() for k in kinds}
 
 
-def _task_fields(t: Task) -> dict:
+def _task_fields(t: Task) -> dict[str, Any]:
     return {
         "id": t.id,
         "kind": t.kind,
@@ -250,7 +251,7 @@ def _hazard_tasks(
         share = o.contaminated_cha_direct
     else:
         share = o.contaminated_cha_indirect
-    common = {
+    common: dict[str, Any] = {
         "location": (float(xy[0]), float(xy[1])),
         "durations": {},
         "subject": h.id,

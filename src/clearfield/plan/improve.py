@@ -350,9 +350,9 @@ def _window(
     hint_starts, hint_modes = {}, {}
     for tid, job in jobs.items():
         if tid in placed:
-            team = placed[tid].team
+            on = placed[tid].team
             hint_starts[tid] = ticks(placed[tid].start_day)
-            hint_modes[tid] = next(n for n, m in enumerate(job.modes) if m.machine == team)
+            hint_modes[tid] = next(n for n, m in enumerate(job.modes) if m.machine == on)
     hint = Schedule(hint_starts, hint_modes, 0, 0, False, "HINT", 0.0)
     result = solve(
         sp,

@@ -1,11 +1,17 @@
-// The dashboard: who is signed in, KPI tiles, the map, the review queue, and live
-// updates from the server's event stream. Plain ES modules, no build step.
+// The dashboard: who is signed in, KPI tiles, the map, the review queue, the current
+// plan (KPIs, progress, Gantt), personnel, alerts, and live updates from the server's
+// event stream. Plain ES modules, no build step.
 
-import { api, followEvents, signOut, token } from "./api.js";
+import { AlertList } from "./alerts.js";
+import { api, followEvents, hasSession, signOut } from "./api.js";
 import { showDetails } from "./details.js";
+import { Gantt } from "./gantt.js";
 import { buildKpis, loadKpis } from "./kpi.js";
 import { buildLegend } from "./legend.js";
 import { RecordMap } from "./map.js";
+import { loadPersonnel } from "./personnel.js";
+import { PlanPanel } from "./plan.js";
+import { loadProgress } from "./progress.js";
 import { ReviewQueue } from "./queue.js";
 
 const REVIEWERS = new Set(["admin", "im_officer"]);
@@ -61,7 +67,7 @@ async function main() {
   try {
     me = await api("/api/me");
   } catch (err) {
-    notice(`Cannot reach the server: ${err.message}`);
+    if (err.status !== 401) notice(`Cannot reach the server: ${err.message}`); // 401: on the way to /login
     return;
   }
   $("#user-name").textContent = me.name;
@@ -97,16 +103,34 @@ async function main() {
 
   let mapReady = false;
   const refresh = coalesced(async () => {
-    const tasks = [loadKpis()];
+    const tasks = [loadKpis(), loadPersonnel($("#personnel"))];
     if (queue) tasks.push(queue.refresh());
     if (mapReady) tasks.push(map.refresh());
-    const results = await Promise.allSettled(tasks);
+    report(await Promise.allSettled(tasks));
+  });
+
+  // The plan's figures change with a new plan; its progress also with every review
+  // (approved releases are the "actual" line) and the late tasks with both.
+  const plan = new PlanPanel($("#plan"), me.role);
+  const alerts = new AlertList($("#alerts"));
+  const gantt = new Gantt($("#gantt"), { filter: $("#gantt-filter"), shown: $("#gantt-shown"),
+    legend: $("#gantt-legend") });
+  const refreshPlan = coalesced(async () => {
+    report(await Promise.allSettled([plan.load(), gantt.load(), loadProgress($("#chart-progress")), alerts.loadLate()]));
+  });
+  const refreshProgress = coalesced(async () => {
+    report(await Promise.allSettled([loadProgress($("#chart-progress")), alerts.loadLate()]));
+  });
+
+  // One notice for whichever refresh failed last; a later success clears it
+  function report(results) {
     const failed = results.find((r) => r.status === "rejected");
     notice(failed ? `Could not refresh: ${failed.reason.message}` : "");
-  });
+  }
 
   // First load: the tiles and queue do not wait for the map (WebGL can be slow or absent)
   refresh();
+  refreshPlan();
   map.start().then(
     () => { mapReady = true; },
     (err) => {
@@ -123,19 +147,33 @@ async function main() {
     onState: (up) => {
       setLive(up ? "live" : "offline");
       // Events missed while disconnected are not replayed: reload everything once
-      if (up && connectedBefore) refresh();
+      if (up && connectedBefore) {
+        refresh();
+        refreshPlan();
+      }
       if (up) connectedBefore = true;
     },
     onEvent: (kind, data) => {
-      if (kind !== "review" && kind !== "submission") return;
-      refresh();
-      const shown = detailsPanel.dataset.record;
-      if (!detailsPanel.hidden && kind === "review" && shown === `${data.record_type}/${data.id}`) {
-        select(data.record_type, data.id);
+      if (kind === "plan") {
+        plan.planned(data).catch((err) => notice(`Could not load the new plan: ${err.message}`));
+        refreshPlan();
+        refresh(); // active personnel follow the plan
+      } else if (kind === "alert") {
+        alerts.add(data);
+        if (data.kind === "plan_failed") plan.failed(data.message);
+      } else if (kind === "review" || kind === "submission") {
+        refresh();
+        if (kind === "review") refreshProgress();
+        const shown = detailsPanel.dataset.record;
+        if (!detailsPanel.hidden && kind === "review" && shown === `${data.record_type}/${data.id}`) {
+          select(data.record_type, data.id);
+        }
       }
     },
   });
 }
 
-if (token()) main();
+// The page's inline script already sent visitors without a session to /login; this
+// covers a module loaded some other way
+if (hasSession()) main();
 else location.replace("/login");
