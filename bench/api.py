@@ -1,7 +1,8 @@
 """API benchmark: sustained submissions per second and their latency, on loopback only.
 
-A real uvicorn server on 127.0.0.1 over the embedded store (the reference scenario at
-a small scale), and N clients in threads each sending single-feature submissions
+A real server (`clearfield serve`, its own process) on 127.0.0.1 over the embedded
+store (the reference scenario at a small scale), and N clients in threads of this
+process each sending single-feature submissions
 (an activity of a field team, with its Idempotency-Key), then the same number of
 requests to a trivial endpoint of the same app (`/api/health`) as the peer. Prints
 submissions/s, p50/p99 latency, the ratio to the trivial endpoint, and checks that
@@ -9,23 +10,25 @@ nothing was lost (records in the database = accepted answers).
 
 Target (issue 4): >= 300 submissions/s with p99 < 250 ms on 2 cores, none lost.
 
-    python bench/api.py [--requests 2000] [--clients 8]
+    python bench/api.py [--requests 2000] [--clients 32]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 
 
 def _run(base: str, token: str, bodies: list[bytes | None], clients: int) -> tuple[list[float], list[int]]:  # fmt: skip
@@ -60,15 +63,44 @@ def _run(base: str, token: str, bodies: list[bytes | None], clients: int) -> tup
     return lat, codes
 
 
+@contextmanager
+def _served(url: str) -> Iterator[str]:
+    """`clearfield serve` in a process of its own, so that clients and server do not share
+    one interpreter lock; yields its base URL once it answers."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "clearfield", "serve", "--port", str(port), "--database", url],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
 def main(argv: list[str] | None = None) -> dict:
     from clearfield import services
     from clearfield.scenario import generate
     from clearfield.users import add_user
-    from server import running
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=2000)
-    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--clients", type=int, default=32)
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'api.db'}"
@@ -95,7 +127,7 @@ def main(argv: list[str] | None = None) -> dict:
             }
             feat = {"type": "Feature", "properties": props, "geometry": h["geometry"]}
             bodies.append(json.dumps(feat).encode())
-        with running(url) as base:
+        with _served(url) as base:
             token = httpx.post(f"{base}/api/auth/token", data={"username": "lead", "password": "bench-password-1"}).json()["access_token"]  # fmt: skip
             t0 = time.perf_counter()
             lat, codes = _run(base, token, bodies, args.clients)

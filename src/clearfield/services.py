@@ -77,6 +77,9 @@ class ImportReport:
     unchanged: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     repaired: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
+    # feature index (1-based) -> ("created" | "new_version" | "unchanged", type, id): lets
+    # a caller that merged several submissions into one import answer each of them
+    outcomes: dict[int, tuple[str, str, str]] = field(default_factory=dict)
 
     @property
     def written(self) -> int:
@@ -265,6 +268,7 @@ def _resolve_versions(
                 first, first_digest = seen.get(key, (0, ""))
                 if first_digest == digest:  # the same record sent twice: once is enough
                     report.unchanged[rtype] += 1
+                    report.outcomes[i] = ("unchanged", rtype, rec.id)
                     continue
                 errors.append(
                     RecordError(
@@ -286,6 +290,7 @@ def _resolve_versions(
             if same_day:
                 if same_day[0].content_hash == digest:
                     report.unchanged[rtype] += 1
+                    report.outcomes[i] = ("unchanged", rtype, rec.id)
                     continue
                 errors.append(
                     RecordError(
@@ -299,6 +304,7 @@ def _resolve_versions(
             version = next_version.get(rec.id, 0) + 1
             next_version[rec.id] = version
             (report.versioned if version > 1 else report.created)[rtype] += 1
+            report.outcomes[i] = ("new_version" if version > 1 else "created", rtype, rec.id)
             if note:
                 report.repaired.append(f"{_label(i, rec)}: {note}")
             out.append(

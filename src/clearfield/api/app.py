@@ -23,6 +23,7 @@ from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 
 from clearfield import services
 from clearfield.api.alerts import submission_alerts
+from clearfield.api.batcher import SubmissionBatcher
 from clearfield.api.events import Broker
 from clearfield.api.plans import add_plans
 from clearfield.api.programme import add_programme
@@ -58,7 +59,8 @@ CSRF_COOKIE = "clearfield_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 
 
-def _error(exc: ClearfieldError) -> JSONResponse:
+def _error_answer(exc: ClearfieldError) -> tuple[int, dict[str, Any]]:
+    """An error as (HTTP status, body): every fault with its record, field and reason."""
     faults = exc.errors if isinstance(exc, ImportRejected) else [exc]
     body = {
         "error": exc.code,
@@ -68,18 +70,25 @@ def _error(exc: ClearfieldError) -> JSONResponse:
             for e in faults
         ],
     }
+    return _STATUS.get(exc.code, 422), body
+
+
+def _error(exc: ClearfieldError) -> JSONResponse:
+    status, body = _error_answer(exc)
     headers = {"WWW-Authenticate": "Bearer"} if exc.code == "UNAUTHORIZED" else None
-    return JSONResponse(body, status_code=_STATUS.get(exc.code, 422), headers=headers)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def create_app(database_url: str) -> FastAPI:
     store = services.open_store(database_url, create=False)
     broker = Broker()
+    batcher = SubmissionBatcher(store, _error_answer)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
         broker.bind(asyncio.get_running_loop())
         yield
+        batcher.close()
         store.close()
 
     app = FastAPI(
@@ -253,7 +262,7 @@ def create_app(database_url: str) -> FastAPI:
             seen = store.submission(idempotency_key)
             if seen is not None:
                 return _replay(seen, user, digest)
-        status, answer = await asyncio.to_thread(_submit, user, body)
+        status, answer = await _submit(user, body)
         if idempotency_key and status < 500:
             seen = store.remember_submission(
                 idempotency_key, user.name, digest, status, orjson.dumps(answer).decode()
@@ -261,9 +270,10 @@ def create_app(database_url: str) -> FastAPI:
             return _replay(seen, user, digest)
         return JSONResponse(answer, status_code=status)
 
-    def _submit(user: User, body: bytes) -> tuple[int, dict[str, Any]]:
+    async def _submit(user: User, body: bytes) -> tuple[int, dict[str, Any]]:
         """Check and import one submission; the answer as (status, body), errors included,
-        so that a retry can be answered alike."""
+        so that a retry can be answered alike. Imported together with whatever else
+        arrives at the same moment (``api.batcher``)."""
         try:
             try:
                 doc = orjson.loads(body)
@@ -274,15 +284,14 @@ def create_app(database_url: str) -> FastAPI:
             features = _features(doc)
             if user.role is Role.FIELD_LEAD:
                 _field_lead_may_submit(user, features)
-            report = services.import_features(store, features, source="api", actor=user.name)
         except ClearfieldError as exc:
-            e = _error(exc)
-            return e.status_code, json.loads(bytes(e.body))
-        answer = report.as_dict()
-        broker.publish("submission", {"user": user.name, **answer})
-        for alert in submission_alerts(store, features):
-            broker.publish("alert", alert)
-        return 200, answer
+            return _error_answer(exc)
+        status, answer = await asyncio.wrap_future(batcher.submit(user, features))
+        if status == 200:
+            broker.publish("submission", {"user": user.name, **answer})
+            for alert in await asyncio.to_thread(submission_alerts, store, features):
+                broker.publish("alert", alert)
+        return status, answer
 
     @app.post("/api/records/{rtype}/{rid}/{action}")
     async def review(

@@ -47,13 +47,19 @@ class UserQueries:
             raise StoreError(f"a user named {name!r} exists already", code="CONFLICT") from None
 
     def server_secret(self) -> str:
-        """The key that signs tokens, made on first use (random, 256 bits)."""
+        """The key that signs tokens, made on first use (random, 256 bits) and then kept in
+        memory: every request checks a token, and must not take the write lock to do it."""
+        known = getattr(self, "_secret", None)
+        if known:
+            return str(known)
         with self._writing() as conn:
             conn.exec_driver_sql(
                 "INSERT OR IGNORE INTO server_secret (id, secret) VALUES (1, ?)",
                 (secrets.token_hex(32),),
             )
-            return str(conn.exec_driver_sql("SELECT secret FROM server_secret").scalar())
+            secret = str(conn.exec_driver_sql("SELECT secret FROM server_secret").scalar())
+        self._secret = secret
+        return secret
 
     def user(self, name: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
