@@ -1,6 +1,7 @@
-"""The dashboard in a real Chromium against a real server on a real SQLite file: sign-in,
-KPI tiles, the map, what each role is offered, and a review reaching another
-browser live. Screenshots land in ``tests/artifacts/``.
+"""The dashboard in a real Chromium against a real server on a real SQLite file: cookie
+sign-in and CSRF, KPI tiles, the map, what each role is offered, a review reaching
+another browser live, the plan's KPIs, progress chart and Gantt, "Plan now", and alerts.
+Screenshots land in ``tests/artifacts/``.
 
 Chromium is Debian's (``apt-get install chromium``), driven by the pip ``playwright``
 package; a machine without it fails here rather than skipping, so a missing browser
@@ -13,6 +14,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +25,11 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from clearfield import services
 from clearfield.api.app import create_app
+from clearfield.scenario import generate
 from clearfield.users import add_user
 from common import X0, Y0, activity, base_programme, feature
 from server import free_port
@@ -38,6 +41,7 @@ WEB = Path(__file__).parents[1] / "src" / "clearfield" / "web"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 PASSWORD = "correct horse battery"
 USERS = {"officer": "im_officer", "observer": "observer", "lead": "field_lead"}
+PLAN_USERS = {"planner": "planner", "officer": "im_officer", "observer": "observer"}
 LEFT = shapely.box(X0, Y0, X0 + 0.005, Y0 + 0.01)  # the western half of HA-1
 RIGHT = shapely.box(X0 + 0.005, Y0, X0 + 0.01, Y0 + 0.01)
 
@@ -53,8 +57,31 @@ def _app(url: str) -> FastAPI:
     return app
 
 
+@contextmanager
+def _serving(url: str) -> Iterator[str]:
+    """Serve the database at ``url`` on a free port; yield the base URL once it answers."""
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(_app(url), host="127.0.0.1", port=port, log_level="warning"))  # fmt: skip
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    root = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{root}/api/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    try:
+        yield root
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A one-hazard programme and no plan: sign-in, the map, reviews, alerts."""
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'browser.db'}"
     store = services.open_store(url)
     bridge = feature(
@@ -72,21 +99,38 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     for name, role in USERS.items():
         add_user(store, name, role, "ORG-1" if role == "field_lead" else None, PASSWORD, actor="t")
     store.close()
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(_app(url), host="127.0.0.1", port=port, log_level="warning"))  # fmt: skip
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    root = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{root}/api/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    yield root
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with _serving(url) as root:
+        yield root
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A small generated programme (a few teams, a hundred hazards) with a plan made
+    through the API, as a planner would."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('browser-plan') / 'plan.db'}"
+    store = services.open_store(url)
+    scen = generate(scale=0.02, seed=4)
+    services.import_features(store, scen.features, source="t", actor="t")
+    store.set_programme(scen.metadata, actor="t")
+    for name, role in PLAN_USERS.items():
+        add_user(store, name, role, None, PASSWORD, actor="t")
+    store.close()
+    with _serving(url) as root:
+        with _client(root, "planner") as c:
+            assert c.post("/api/plans", json={"time_limit": 1}).status_code == 202
+            deadline = time.monotonic() + 60
+            while c.get("/api/plans/current").status_code != 200:
+                assert time.monotonic() < deadline, "no plan within 60 s"
+                time.sleep(0.2)
+        yield root
+
+
+def _client(base: str, user: str) -> httpx.Client:
+    """An API client with a bearer token (the API's non-browser sign-in)."""
+    r = httpx.post(f"{base}/api/auth/token", data={"username": user, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    return httpx.Client(base_url=base, headers=headers, timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +149,7 @@ def _sign_in(browser: Browser, base: str, user: str) -> tuple[Page, list[str]]:
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{base}/")
-    page.wait_for_url(f"{base}/login")  # no token: sent to sign in
+    page.wait_for_url(f"{base}/login")  # no session cookie: sent to sign in
     page.fill("#username", user)
     page.fill("#password", PASSWORD)
     page.click("#sign-in")
@@ -146,6 +190,13 @@ def test_officer_sees_kpis_map_and_queue(browser: Browser, base: str) -> None:
     queue = page.locator("#review-queue")
     expect(queue).to_be_visible()
     expect(queue.locator('li[data-id="ACT-SEED"]')).to_be_visible()
+    # No plan on this programme yet: the plan's charts say so rather than stay blank
+    expect(page.locator("#chart-progress")).to_have_text("No plan yet.")
+    expect(page.locator("#gantt")).to_have_text("No plan yet.")
+    expect(page.locator("#plan-status")).to_have_text("No plan yet.")
+    expect(page.locator("#plan-now")).to_have_count(0)  # an IM officer does not plan
+    expect(page.locator("#personnel")).to_have_attribute("data-loaded", "true")
+    expect(page.locator("#alerts-empty")).to_be_visible()
     # Clicking the middle of the map, where HA-1 lies, shows its details and history
     # (retried: the hazard layer draws shortly after the map is ready)
     deadline = time.monotonic() + 10
@@ -181,8 +232,8 @@ def test_an_approval_reaches_another_browser_live(browser: Browser, base: str) -
 
     # A field team submits a clearance: it appears in the officer's queue, no reload
     body: dict[str, Any] = {"type": "Feature", **activity("ACT-LIVE", LEFT, status="submitted")}
-    token = httpx.post(f"{base}/api/auth/token", data={"username": "lead", "password": PASSWORD}).json()["access_token"]  # fmt: skip
-    r = httpx.post(f"{base}/api/records", content=json.dumps(body), headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    with _client(base, "lead") as c:
+        r = c.post("/api/records", content=json.dumps(body))
     assert r.status_code == 200, r.text
     item = officer.locator('#queue-list li[data-id="ACT-LIVE"]')
     expect(item).to_be_visible(timeout=2000)
@@ -214,9 +265,173 @@ def test_reject_asks_for_a_reason(browser: Browser, base: str) -> None:
     item.locator(".reject").click()
     expect(item).to_have_count(0)
     expect(page.locator("#queue-status")).to_have_text("activity ACT-SEED rejected.")
-    with httpx.Client(base_url=base) as c:
-        token = c.post("/api/auth/token", data={"username": "officer", "password": PASSWORD}).json()["access_token"]  # fmt: skip
-        record = c.get("/api/records/activity/ACT-SEED", headers={"Authorization": f"Bearer {token}"}).json()  # fmt: skip
+    with _client(base, "officer") as c:
+        record = c.get("/api/records/activity/ACT-SEED").json()
     assert record["properties"]["review_status"] == "rejected"
     assert errors == []
     page.context.close()
+
+
+def test_the_session_is_a_cookie_and_changes_need_the_csrf_header(
+    browser: Browser, base: str
+) -> None:
+    page, errors = _sign_in(browser, base, "officer")
+    # The credential is an HTTP-only cookie; nothing is left in the page's storage
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["clearfield_session"]["httpOnly"] is True
+    assert cookies["clearfield_session"]["sameSite"] == "Strict"
+    assert cookies["clearfield_csrf"]["httpOnly"] is False
+    assert page.evaluate("sessionStorage.length + localStorage.length") == 0
+    assert "clearfield_session" not in page.evaluate("document.cookie")
+    # A POST from page script with the cookie but without the header is refused
+    refused = page.evaluate(
+        """async () => {
+        const r = await fetch('/api/records/hazard/HA-1/submit', {method: 'POST'});
+        return [r.status, (await r.json()).message];
+    }"""
+    )
+    assert refused[0] == 403 and "X-CSRF-Token" in refused[1], refused
+    # ...and so is one with a header that is not the cookie's token
+    forged = page.evaluate(
+        """async () => (await fetch('/api/records/hazard/HA-1/submit',
+            {method: 'POST', headers: {'X-CSRF-Token': 'guess'}})).status"""
+    )
+    assert forged == 403
+    # Signing out clears both cookies: the dashboard sends the browser to sign in again
+    page.click("#sign-out")
+    page.wait_for_url(f"{base}/login")
+    assert {c["name"] for c in page.context.cookies()} & {"clearfield_session", "clearfield_csrf"} == set()  # fmt: skip
+    page.goto(f"{base}/")
+    page.wait_for_url(f"{base}/login")
+    assert errors == []
+    page.context.close()
+
+
+def test_an_expired_session_goes_back_to_sign_in(browser: Browser, base: str) -> None:
+    page, _ = _sign_in(browser, base, "observer")
+    # A session the server no longer accepts, with its CSRF cookie still present:
+    # GET /api/me answers 401 and the dashboard redirects
+    stale = {"name": "clearfield_session", "value": "not-a-token", "url": base}
+    page.context.add_cookies([{**stale, "httpOnly": True, "secure": True, "sameSite": "Strict"}])
+    page.reload()
+    page.wait_for_url(f"{base}/login")
+    page.context.close()
+
+
+def test_the_plan_charts_and_kpis_show_the_current_plan(browser: Browser, planned: str) -> None:
+    page, errors = _sign_in(browser, planned, "observer")
+    with _client(planned, "observer") as c:
+        current = c.get("/api/plans/current").json()
+        progress = c.get("/api/plans/current/progress").json()
+        teams = c.get("/api/plans/current/gantt").json()["teams"]
+        people = c.get("/api/personnel").json()
+    run = str(current["run"])
+    expect(page.locator("#plan")).to_have_attribute("data-run", run)
+    benefit = float(page.get_attribute("#plan-benefit", "data-value") or "nan")
+    assert benefit == pytest.approx(current["summary"]["ratio_to_baseline"])
+    expect(page.locator("#plan-benefit .kpi-value")).to_contain_text("%")
+    assets = page.get_attribute("#plan-assets", "data-value")
+    assert assets == str(current["summary"]["plan"]["assets_restored"])
+    expect(page.locator("#plan-now")).to_have_count(0)  # an observer is not offered it
+
+    chart = page.locator("#chart-progress")
+    expect(chart).to_have_attribute("data-state", "drawn")
+    expect(chart).to_have_attribute("data-weeks", str(progress["weeks"]))
+    assert float(chart.get_attribute("data-planned-m2") or 0) == pytest.approx(sum(progress["planned_m2"]))  # fmt: skip
+    expect(chart.locator("rect.planned")).to_have_count(progress["weeks"])
+
+    gantt = page.locator("#gantt")
+    expect(gantt).to_have_attribute("data-state", "drawn")
+    expect(gantt).to_have_attribute("data-run", run)
+    expect(gantt.locator(".gantt-row")).to_have_count(min(len(teams), 80))
+    first = sorted(teams)[0]
+    expect(gantt.locator(f'g[data-team="{first}"] rect.task')).to_have_count(len(teams[first]))
+    page.fill("#gantt-filter", first)
+    expect(gantt.locator(".gantt-row")).to_have_count(1)
+    page.fill("#gantt-filter", "")
+
+    cell = page.locator('#personnel tr[data-side="sappers"] td[data-stage="deployed"]')
+    expect(cell).to_have_attribute("data-value", str(people["deployed"]["sappers"]))
+    page.locator(".plan-area").scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "plan-charts.png", full_page=True)
+    assert errors == []
+    page.context.close()
+
+
+def test_plan_now_updates_the_kpis_when_the_plan_event_arrives(
+    browser: Browser, planned: str
+) -> None:
+    planner, errors = _sign_in(browser, planned, "planner")
+    observer, observer_errors = _sign_in(browser, planned, "observer")
+    _wait_live(planner)
+    _wait_live(observer)
+    expect(planner.locator("#plan")).not_to_have_attribute("data-run", "")
+    before = planner.get_attribute("#plan", "data-run")
+    sent: list[dict[str, Any]] = []
+
+    # The page asks for a 10 s search; the test shortens it to 1 s on the way out, so
+    # the page, the server and the event are all real but the wait is short
+    def shorten(route: Route) -> None:
+        sent.append({"body": route.request.post_data_json, "headers": route.request.headers})
+        route.continue_(post_data=json.dumps({"time_limit": 1}))
+
+    planner.route("**/api/plans", shorten)
+    planner.click("#plan-now")
+    expect(planner.locator("#plan")).to_have_attribute("data-state", "running")
+    expect(planner.locator("#plan-status")).to_contain_text("Planning")
+    expect(planner.locator("#plan")).not_to_have_attribute("data-run", before or "", timeout=30_000)  # fmt: skip
+    after = planner.get_attribute("#plan", "data-run")
+    expect(planner.locator("#plan-status")).to_have_text(f"Plan {after} ready.")
+    expect(planner.locator("#plan")).to_have_attribute("data-state", "idle")
+    expect(planner.locator("#gantt")).to_have_attribute("data-run", after or "")
+    # Another dashboard follows the same event
+    expect(observer.locator("#plan")).to_have_attribute("data-run", after or "")
+    assert sent[0]["body"] == {"time_limit": 10}
+    assert sent[0]["headers"]["x-csrf-token"]
+    planner.screenshot(path=ARTIFACTS / "planner-after-plan-now.png", full_page=True)
+    assert errors == observer_errors == []
+    planner.context.close()
+    observer.context.close()
+
+
+def test_plan_now_while_a_run_is_going_on_says_so(browser: Browser, planned: str) -> None:
+    planner, errors = _sign_in(browser, planned, "planner")
+    _wait_live(planner)
+    before = planner.get_attribute("#plan", "data-run")
+    with _client(planned, "planner") as c:
+        assert c.post("/api/plans", json={"time_limit": 3}).status_code == 202
+    planner.click("#plan-now")  # the server answers 409
+    expect(planner.locator("#plan-status")).to_contain_text("already going on")
+    expect(planner.locator("#plan")).not_to_have_attribute("data-run", before or "", timeout=30_000)  # fmt: skip
+    expect(planner.locator("#plan-now")).to_be_enabled()
+    assert errors == []
+    planner.context.close()
+
+
+def test_an_accident_reaches_another_browser_s_alerts(browser: Browser, base: str) -> None:
+    observer, errors = _sign_in(browser, base, "observer")
+    _wait_live(observer)
+    accident = feature(
+        "accident",
+        shapely.Point(X0 + 0.005, Y0 + 0.005),
+        id="ACC-1",
+        occurred_on="2025-03-02",
+        district="North",
+        device_category="ap_mine",
+        activity_at_time="agriculture",
+        organisation="ORG-1",
+    )
+    t0 = time.monotonic()
+    with _client(base, "officer") as c:
+        r = c.post("/api/records", json=accident)
+    assert r.status_code == 200, r.text
+    item = observer.locator('#alerts-list li[data-kind="accident"]')
+    expect(item).to_have_count(1, timeout=2000)
+    assert time.monotonic() - t0 < 2.0
+    expect(item).to_contain_text("ACC-1")
+    expect(item.locator("time")).not_to_be_empty()
+    expect(observer.locator("#alerts-count")).to_have_text("1")
+    expect(observer.locator("#alerts-empty")).to_be_hidden()
+    observer.locator("#alerts").screenshot(path=ARTIFACTS / "observer-alerts.png")
+    assert errors == []
+    observer.context.close()

@@ -32,7 +32,9 @@ export class AlertList {
     this.list.prepend(li);
     while (this.list.children.length > KEEP) this.list.lastElementChild.remove();
     this.count += 1;
-    this.panel.querySelector("#alerts-count").textContent = String(this.count);
+    const badge = this.panel.querySelector("#alerts-count");
+    badge.textContent = String(this.count);
+    badge.hidden = false;
     this.panel.querySelector("#alerts-empty").hidden = true;
   }
 

@@ -155,7 +155,7 @@ async function main() {
     },
     onEvent: (kind, data) => {
       if (kind === "plan") {
-        plan.planned(data).catch((err) => notice(`Could not load the new plan: ${err.message}`));
+        plan.planned(data);
         refreshPlan();
         refresh(); // active personnel follow the plan
       } else if (kind === "alert") {

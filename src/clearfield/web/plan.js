@@ -78,7 +78,7 @@ export class PlanPanel {
     this.button.disabled = true;
     try {
       await api("/api/plans", { method: "POST", body: { time_limit: TIME_LIMIT } });
-      this.running("Planning");
+      this.running(`Planning (a search of up to ${TIME_LIMIT} s, then the plan is checked)`);
     } catch (err) {
       if (err.status === 409) this.running("A planning run is already going on; its plan will show here");
       else {
@@ -95,7 +95,10 @@ export class PlanPanel {
     if (this.button) this.button.disabled = true;
     const tick = () => {
       const s = Math.round((Date.now() - t0) / 1000);
-      this.say(`${what}… ${s} s (a search takes up to ${TIME_LIMIT} s, then the plan is checked)`);
+      this.say(`${what}… ${s} s`);
+      // A run that dies without a word (no plan event, no plan_failed alert) must not
+      // leave the page waiting for ever: every few seconds ask whether it still runs
+      if (s > 0 && s % 5 === 0) this.check();
     };
     clearInterval(this.timer);
     tick();
@@ -110,9 +113,20 @@ export class PlanPanel {
     this.say(text, kind);
   }
 
-  /** A `plan` event: a run has finished (ours or someone else's). */
-  async planned(event) {
-    await this.load();
+  async check() {
+    try {
+      const current = await api("/api/plans/current");
+      if (current.running || !this.timer) return;
+      this.show(current);
+      if (current.last_error) this.failed(current.last_error);
+      else this.done(`Plan ${current.run} ready.`);
+    } catch {
+      // no plan yet, or the server is away: the next tick asks again
+    }
+  }
+
+  /** A `plan` event: a run has finished (ours or someone else's); app.js reloads the figures. */
+  planned(event) {
     this.done(`Plan ${event.run} ready${event.verified === false ? ", but it did not verify" : ""}.`,
       event.verified === false ? "error" : "info");
   }
