@@ -72,6 +72,10 @@ class _Runner:
         except ClearfieldError as exc:
             self.error = str(exc)
             self.broker.publish("alert", {"kind": "plan_failed", "message": self.error})
+        except Exception as exc:  # a bug: say so to the dashboards instead of going silent
+            self.error = f"the planning run failed unexpectedly ({type(exc).__name__}: {exc})"
+            self.broker.publish("alert", {"kind": "plan_failed", "message": self.error})
+            raise
 
 
 def add_plans(app: FastAPI, store: Store, broker: Broker, current_user: Any) -> None:
