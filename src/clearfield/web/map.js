@@ -142,6 +142,7 @@ export class RecordMap {
       attributionControl: false,
       // Tiles are same-origin GETs: the session cookie goes with them, no header needed
     });
+    window.clearfieldMap = this.map; // for bench/map.py and tests: when the map has painted
     this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
     this.map.addControl(new maplibregl.ScaleControl(), "bottom-left");
     this.map.on("error", (e) => console.warn("map:", e.error?.message || e));
