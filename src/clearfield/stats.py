@@ -97,7 +97,22 @@ def _groups(store: Store, by: str, since: date | None, until: date | None) -> di
 
 
 def blocked_assets(store: Store) -> dict[str, list[str]]:
-    """Asset id → hazards still blocking it (remaining ground within its access buffer)."""
+    """Asset id → hazards still blocking it (remaining ground within its access buffer).
+
+    Kept on the store until its next change (every write and review adds an audit
+    event): it costs seconds at 50,000 hazards, and a server's dashboards ask for it on
+    every event.
+    """
+    mark = store.change_mark()
+    cached = getattr(store, "_blocked_cache", None)
+    if cached is not None and cached[0] == mark:
+        return cached[1]
+    result = _blocked_assets(store)
+    store._blocked_cache = (mark, result)  # type: ignore[attr-defined]
+    return result
+
+
+def _blocked_assets(store: Store) -> dict[str, list[str]]:
     assets = [
         (s.record.id, s.record.geometry, s.record.buffer_m)  # type: ignore[attr-defined]
         for s in store.records("asset", counted_only=True)

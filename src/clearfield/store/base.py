@@ -153,6 +153,8 @@ class Store(Protocol):
 
     def released_by_day(self, since: date, until: date) -> list[tuple[str, str, float]]: ...
 
+    def change_mark(self) -> int: ...
+
     # --- the server: users, remembered submissions, plan runs, tiles ---------------------
 
     def add_user(

@@ -70,6 +70,10 @@ class StatisticsQueries:
             (_iso(since) or "0000-01-01", _iso(until) or "9999-12-31"),
         )
 
+    def change_mark(self) -> int:
+        """A number that grows with every change to the store (the last audit event)."""
+        return int(self.count("SELECT COALESCE(MAX(pk), 0) FROM audit_event"))
+
     def released_by_day(self, since: date, until: date) -> list[tuple[str, str, float]]:
         """(end date, category, released m²) of approved releases in the period, by day."""
         return [
