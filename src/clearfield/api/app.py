@@ -258,14 +258,20 @@ def create_app(database_url: str) -> FastAPI:
         if len(body) > MAX_SUBMISSION_BYTES:
             raise ImportRejectedTooLarge(len(body))
         digest = hashlib.sha256(body).hexdigest()
+        # (the store is synchronous: off the event loop, which serves everyone)
         if idempotency_key:
-            seen = store.submission(idempotency_key)
+            seen = await asyncio.to_thread(store.submission, idempotency_key)
             if seen is not None:
                 return _replay(seen, user, digest)
         status, answer = await _submit(user, body)
         if idempotency_key and status < 500:
-            seen = store.remember_submission(
-                idempotency_key, user.name, digest, status, orjson.dumps(answer).decode()
+            seen = await asyncio.to_thread(
+                store.remember_submission,
+                idempotency_key,
+                user.name,
+                digest,
+                status,
+                orjson.dumps(answer).decode(),
             )
             return _replay(seen, user, digest)
         return JSONResponse(answer, status_code=status)
