@@ -17,18 +17,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))  # the tests' server helpers
 
 
 def _run(base: str, token: str, bodies: list[bytes | None], clients: int) -> tuple[list[float], list[int]]:  # fmt: skip
@@ -63,40 +61,11 @@ def _run(base: str, token: str, bodies: list[bytes | None], clients: int) -> tup
     return lat, codes
 
 
-@contextmanager
-def _served(url: str) -> Iterator[str]:
-    """`clearfield serve` in a process of its own, so that clients and server do not share
-    one interpreter lock; yields its base URL once it answers."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "clearfield", "serve", "--port", str(port), "--database", url],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-
-
 def main(argv: list[str] | None = None) -> dict:
     from clearfield import services
     from clearfield.scenario import generate
     from clearfield.users import add_user
+    from server import serving_process
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=2000)
@@ -127,7 +96,7 @@ def main(argv: list[str] | None = None) -> dict:
             }
             feat = {"type": "Feature", "properties": props, "geometry": h["geometry"]}
             bodies.append(json.dumps(feat).encode())
-        with _served(url) as base:
+        with serving_process(url) as base:
             token = httpx.post(f"{base}/api/auth/token", data={"username": "lead", "password": "bench-password-1"}).json()["access_token"]  # fmt: skip
             t0 = time.perf_counter()
             lat, codes = _run(base, token, bodies, args.clients)

@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))  # the tests' server helpers
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
@@ -41,6 +39,7 @@ def main(argv: list[str] | None = None) -> dict:
     from clearfield import services
     from clearfield.scenario import generate
     from clearfield.users import add_user
+    from server import serving_process
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=10.0)
@@ -58,26 +57,7 @@ def main(argv: list[str] | None = None) -> dict:
         if store.user("bench-planner") is None:
             add_user(store, "bench-planner", "planner", None, "bench-password-1", actor="bench")
         store.close()
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        server = subprocess.Popen(
-            [sys.executable, "-m", "clearfield", "serve", "--port", str(port), "--database", url],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start")
-                time.sleep(0.1)
+        with serving_process(url) as base:
             paint, kpis = [], []
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)  # fmt: skip
@@ -95,9 +75,6 @@ def main(argv: list[str] | None = None) -> dict:
                     drawn = page.evaluate("() => window.clearfieldMap.queryRenderedFeatures({layers: ['hazards-fill', 'hazards-point']}).length")  # fmt: skip
                     ctx.close()
                 browser.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
     result = {
         "hazards": hazards,
         "first_paint_s": [round(x, 2) for x in paint],

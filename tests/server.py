@@ -1,12 +1,16 @@
-"""A real uvicorn server on 127.0.0.1 for API and browser tests."""
+"""A real server on 127.0.0.1 for API and browser tests and the benchmarks: uvicorn in a
+thread of the test process, or `clearfield serve` in a process of its own."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import uvicorn
@@ -20,30 +24,64 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@contextmanager
-def running(database_url: str) -> Iterator[str]:
-    """Serve the app on a free port; yield its base URL once /api/health answers."""
-    port = free_port()
-    config = uvicorn.Config(create_app(database_url), host="127.0.0.1", port=port, log_level="warning")  # fmt: skip
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
+def wait_healthy(base: str, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Return once ``GET /api/health`` answers 200 (20 s at most)."""
     deadline = time.monotonic() + 20
     while True:
         try:
             if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                break
+                return
         except httpx.TransportError:
             pass
-        if time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
+        if time.monotonic() > deadline or (proc is not None and proc.poll() is not None):
+            raise RuntimeError(f"the server at {base} did not start")
         time.sleep(0.1)
+
+
+@contextmanager
+def running(database_url: str, app: Any = None) -> Iterator[str]:
+    """Serve the app (``create_app(database_url)`` unless given) on a free port in a
+    thread; yield its base URL once /api/health answers."""
+    port = free_port()
+    app = app if app is not None else create_app(database_url)
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    wait_healthy(base)
     try:
         yield base
     finally:
         srv.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def serving_process(database_url: str) -> Iterator[str]:
+    """`clearfield serve` in a process of its own (benchmarks: clients and server then do
+    not share one interpreter lock); yield its base URL once it answers."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "clearfield",
+            "serve",
+            "--port",
+            str(port),
+            "--database",
+            database_url,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base, proc)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 def login(base: str, user: str, password: str) -> httpx.Client:

@@ -4,7 +4,6 @@ authentication, the role rules, idempotent submissions, review and live events."
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -14,12 +13,11 @@ from typing import Any
 import httpx
 import pytest
 import shapely
-import uvicorn
 
 from clearfield import services
-from clearfield.api.app import create_app
 from clearfield.users import add_user
 from common import X0, Y0, activity, base_programme, feature, organisation, square
+from server import running
 
 PASSWORD = "correct horse battery"
 ROLES = {
@@ -39,12 +37,6 @@ ROLE_OF = {
     "observer": "observer",
 }
 LEFT = shapely.box(X0, Y0, X0 + 0.005, Y0 + 0.01)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -70,21 +62,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     for name, org in ROLES.items():
         add_user(store, name, ROLE_OF[name], org, PASSWORD, actor="test")
     store.close()
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(url), host="127.0.0.1", port=port, log_level="warning"))  # fmt: skip
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    yield base, tmp / "api.db"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with running(url) as base:
+        yield base, tmp / "api.db"
 
 
 def _client(base: str, user: str) -> httpx.Client:

@@ -11,17 +11,15 @@ is never mistaken for a passing dashboard.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import shapely
-import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
@@ -32,7 +30,7 @@ from clearfield.api.app import create_app
 from clearfield.scenario import generate
 from clearfield.users import add_user
 from common import X0, Y0, activity, base_programme, feature
-from server import free_port
+from server import running
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -57,26 +55,9 @@ def _app(url: str) -> FastAPI:
     return app
 
 
-@contextmanager
-def _serving(url: str) -> Iterator[str]:
-    """Serve the database at ``url`` on a free port; yield the base URL once it answers."""
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(_app(url), host="127.0.0.1", port=port, log_level="warning"))  # fmt: skip
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    root = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{root}/api/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    try:
-        yield root
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
+def _serving(url: str) -> AbstractContextManager[str]:
+    """Serve the database at ``url`` (with the dashboard mounted); the URL once it answers."""
+    return running(url, _app(url))
 
 
 @pytest.fixture(scope="module")
