@@ -36,6 +36,16 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield b
 
 
+def _planned(base: str) -> None:
+    """Start a one-second planning run and wait until a current plan is there."""
+    with login(base, "planner", PASSWORD) as c:
+        c.post("/api/plans", json={"time_limit": 1})
+        deadline = time.monotonic() + 60
+        while c.get("/api/plans/current").status_code != 200:
+            assert time.monotonic() < deadline, "no plan after 60 s"
+            time.sleep(0.2)
+
+
 def _events(base: str, user: str, want: str, seen: list[dict], ready: threading.Event) -> None:
     with login(base, user, PASSWORD) as c, c.stream("GET", "/api/events", timeout=60) as r:
         kind = ""
@@ -84,12 +94,8 @@ def test_a_planning_run_is_announced_stored_and_verifiable(base: str) -> None:
 
 
 def test_alerts_for_an_accident_and_an_untasked_report(base: str) -> None:
-    with login(base, "planner", PASSWORD) as c:
-        c.post("/api/plans", json={"time_limit": 1})
+    _planned(base)
     with login(base, "observer", PASSWORD) as c:
-        deadline = time.monotonic() + 60
-        while c.get("/api/plans/current").status_code != 200 and time.monotonic() < deadline:
-            time.sleep(0.2)
         plan = c.get("/api/plans/current/plan.json").json()
         problem = c.get("/api/plans/current/problem.json").json()
     first = date.fromisoformat(plan["start_date"])
@@ -135,12 +141,8 @@ def test_alerts_for_an_accident_and_an_untasked_report(base: str) -> None:
 
 
 def test_progress_and_personnel(base: str) -> None:
-    with login(base, "planner", PASSWORD) as c:
-        c.post("/api/plans", json={"time_limit": 1})
+    _planned(base)
     with login(base, "observer", PASSWORD) as c:
-        deadline = time.monotonic() + 60
-        while c.get("/api/plans/current").status_code != 200 and time.monotonic() < deadline:
-            time.sleep(0.2)
         current = c.get("/api/plans/current").json()
         progress = c.get("/api/plans/current/progress").json()
         assert progress["planned_m2"] == current["kpis"]["plan"]["released_m2_per_week"]
@@ -158,12 +160,8 @@ def test_progress_and_personnel(base: str) -> None:
 def test_late_tasks(base: str) -> None:
     from clearfield.api.alerts import late_tasks
 
-    with login(base, "planner", PASSWORD) as c:
-        c.post("/api/plans", json={"time_limit": 1})
+    _planned(base)
     with login(base, "observer", PASSWORD) as c:
-        deadline = time.monotonic() + 60
-        while c.get("/api/plans/current").status_code != 200 and time.monotonic() < deadline:
-            time.sleep(0.2)
         plan = c.get("/api/plans/current/plan.json").json()
         assert c.get("/api/alerts/late").json()["count"] == 0  # nothing is due on day 0
     first = date.fromisoformat(plan["start_date"])
