@@ -3,12 +3,13 @@ thread of the test process, or `clearfield serve` in a process of its own."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -89,3 +90,46 @@ def login(base: str, user: str, password: str) -> httpx.Client:
     assert r.status_code == 200, r.text
     token = r.json()["access_token"]
     return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
+class Listener:
+    """A dashboard's view of ``/api/events``, in a thread: the data of the events of one
+    kind (that ``match``, when given), until ``count`` have come."""
+
+    def __init__(
+        self,
+        base: str,
+        user: str,
+        password: str,
+        kind: str,
+        *,
+        count: int = 1,
+        match: Callable[[dict[str, Any]], bool] | None = None,
+    ):
+        self.events: list[dict[str, Any]] = []
+        self.ready = threading.Event()
+        self._args = (base, user, password, kind, count, match)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        assert self.ready.wait(10), "the event stream did not open"
+
+    def _run(self) -> None:
+        base, user, password, want, count, match = self._args
+        with login(base, user, password) as c, c.stream("GET", "/api/events", timeout=90) as r:
+            kind = ""
+            for line in r.iter_lines():
+                if line.startswith("event: "):
+                    kind = line[7:]
+                    if kind == "hello":
+                        self.ready.set()
+                elif line.startswith("data:") and kind == want:
+                    data = json.loads(line[5:])
+                    if match is None or match(data):
+                        self.events.append(data)
+                        if len(self.events) >= count:
+                            return
+
+    def wait(self, seconds: float) -> list[dict[str, Any]]:
+        """The events collected after at most ``seconds`` more."""
+        self.thread.join(seconds)
+        return self.events

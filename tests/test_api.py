@@ -4,7 +4,6 @@ authentication, the role rules, idempotent submissions, review and live events."
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ import shapely
 from clearfield import services
 from clearfield.users import add_user
 from common import X0, Y0, activity, base_programme, feature, organisation, square
-from server import running
+from server import Listener, login, running
 
 PASSWORD = "correct horse battery"
 ROLES = {
@@ -67,10 +66,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
 
 
 def _client(base: str, user: str) -> httpx.Client:
-    r = httpx.post(f"{base}/api/auth/token", data={"username": user, "password": PASSWORD}, timeout=10)  # fmt: skip
-    assert r.status_code == 200, r.text
-    token = r.json()["access_token"]
-    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=20)
+    return login(base, user, PASSWORD)
 
 
 def _count(db: Path, record_id: str) -> int:
@@ -165,24 +161,7 @@ def test_what_each_role_sees(server: tuple[str, Path]) -> None:
 
 def test_approval_reaches_another_client_live(server: tuple[str, Path]) -> None:
     base, _ = server
-    got: list[str] = []
-    ready = threading.Event()
-
-    def listen() -> None:
-        with _client(base, "observer") as c, c.stream("GET", "/api/events", timeout=10) as r:
-            kind = ""
-            for line in r.iter_lines():
-                if line.startswith("event: "):
-                    kind = line[7:]
-                    if kind == "hello":
-                        ready.set()
-                if line.startswith("data:") and kind == "review" and "ACT-LIVE" in line:
-                    got.append(line)
-                    return
-
-    t = threading.Thread(target=listen, daemon=True)
-    t.start()
-    assert ready.wait(10)
+    listener = Listener(base, "observer", PASSWORD, "review", match=lambda e: e["id"] == "ACT-LIVE")  # fmt: skip
     with _client(base, "lead") as c:
         assert (
             c.post("/api/records", content=json.dumps(_submission("ACT-LIVE"))).status_code == 200
@@ -191,8 +170,8 @@ def test_approval_reaches_another_client_live(server: tuple[str, Path]) -> None:
         t0 = time.monotonic()
         r = c.post("/api/records/activity/ACT-LIVE/approve")
         assert r.status_code == 200 and r.json()["review_status"] == "approved"
-        t.join(5)
-        assert got and '"review_status": "approved"' in got[0]
+        got = listener.wait(5)
+        assert got and got[0]["review_status"] == "approved"
         assert time.monotonic() - t0 < 2.0
         stats = c.get("/api/stats").json()
         assert stats["released_m2"]["cleared"] > 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -15,7 +14,7 @@ from clearfield import services
 from clearfield.plan.verify import verify
 from clearfield.scenario import generate
 from clearfield.users import add_user
-from server import login, running
+from server import Listener, login, running
 
 PASSWORD = "correct horse battery"
 DB: dict[str, str] = {}
@@ -46,25 +45,8 @@ def _planned(base: str) -> None:
             time.sleep(0.2)
 
 
-def _events(base: str, user: str, want: str, seen: list[dict], ready: threading.Event) -> None:
-    with login(base, user, PASSWORD) as c, c.stream("GET", "/api/events", timeout=60) as r:
-        kind = ""
-        for line in r.iter_lines():
-            if line.startswith("event: "):
-                kind = line[7:]
-                if kind == "hello":
-                    ready.set()
-            elif line.startswith("data:") and kind == want:
-                seen.append(json.loads(line[5:]))
-                return
-
-
 def test_a_planning_run_is_announced_stored_and_verifiable(base: str) -> None:
-    seen: list[dict] = []
-    ready = threading.Event()
-    listener = threading.Thread(target=_events, args=(base, "observer", "plan", seen, ready), daemon=True)  # fmt: skip
-    listener.start()
-    assert ready.wait(10)
+    listener = Listener(base, "observer", PASSWORD, "plan")
     with login(base, "observer", PASSWORD) as c:
         assert c.get("/api/plans/current").status_code == 404
         assert c.post("/api/plans", json={"time_limit": 1}).status_code == 403
@@ -73,7 +55,7 @@ def test_a_planning_run_is_announced_stored_and_verifiable(base: str) -> None:
         assert r.status_code == 202
         assert c.post("/api/plans", json={"time_limit": 1}).status_code in (202, 409)
         assert c.post("/api/plans", json={"time_limit": -1}).status_code == 422
-    listener.join(90)
+    seen = listener.wait(90)
     assert seen and seen[0]["verified"] is True
     with login(base, "observer", PASSWORD) as c:
         deadline = time.monotonic() + 30
@@ -102,28 +84,7 @@ def test_alerts_for_an_accident_and_an_untasked_report(base: str) -> None:
     a = next(a for a in plan["assignments"] if not a["task"].startswith("AS"))
     elsewhere = next(t["subject"] for t in problem["tasks"] if t["subject"] != a["task"].split("/")[0] and t["kind"] == "nts")  # fmt: skip
     day = (first + timedelta(days=int(a["start_day"]))).isoformat()
-    alerts: list[dict] = []
-    ready = threading.Event()
-
-    def listen() -> None:
-        with (
-            login(base, "observer", PASSWORD) as c,
-            c.stream("GET", "/api/events", timeout=30) as r,
-        ):
-            kind = ""
-            for line in r.iter_lines():
-                if line.startswith("event: "):
-                    kind = line[7:]
-                    if kind == "hello":
-                        ready.set()
-                elif line.startswith("data:") and kind == "alert":
-                    alerts.append(json.loads(line[5:]))
-                    if len(alerts) == 2:
-                        return
-
-    t = threading.Thread(target=listen, daemon=True)
-    t.start()
-    assert ready.wait(10)
+    listener = Listener(base, "observer", PASSWORD, "alert", count=2)
     org = next(x["organisation"] for x in problem["teams"] if x["id"] == a["team"])
     report = {"type": "Feature", "geometry": None, "properties": {
         "record_type": "daily_report", "id": "DR-ALERT", "team": a["team"], "report_date": day,
@@ -134,7 +95,7 @@ def test_alerts_for_an_accident_and_an_untasked_report(base: str) -> None:
     with login(base, "officer", PASSWORD) as c:
         r = c.post("/api/records", json={"type": "FeatureCollection", "features": [report, accident]})  # fmt: skip
         assert r.status_code == 200, r.text
-    t.join(15)
+    alerts = listener.wait(15)
     kinds = {x["kind"] for x in alerts}
     assert kinds == {"accident", "untasked_report"}
     assert next(x for x in alerts if x["kind"] == "untasked_report")["hazard_id"] == elsewhere

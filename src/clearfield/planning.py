@@ -31,6 +31,7 @@ __all__ = [
     "PlanResult",
     "build",
     "plan_problem",
+    "programme_date",
     "replan_programme",
     "save_run",
     "snapshot",
@@ -51,7 +52,7 @@ def snapshot(store: Store, start: date | None = None) -> Snapshot:
     """The counted records the planner needs, with each hazard's ground left to release."""
     accounts = store.hazard_accounts()
     if start is None:
-        start = _as_of(store)
+        start = programme_date(store)
     open_ids = {h for h, a in accounts.items() if a.get("remaining_m2", 0.0) > 1.0}
     hazards = [
         s.record for s in store.records("hazard", counted_only=True) if s.record.id in open_ids
@@ -178,7 +179,7 @@ def replan_programme(
     say = progress or (lambda _msg: None)
     say("reading the programme")
     snap = snapshot(store, first)
-    today_date = as_of or _as_of(store)
+    today_date = as_of or programme_date(store)
     today = float((today_date - first).days)
     if not 0 <= today < previous.horizon_days:
         raise PlanError(
@@ -215,7 +216,9 @@ def replan_programme(
     )
 
 
-def _as_of(store: Store) -> date:
+def programme_date(store: Store) -> date:
+    """The programme's "today": its ``as_of`` date (a scenario's, or an import's), else
+    the calendar's."""
     as_of = store.programme().get("as_of")
     return date.fromisoformat(as_of) if as_of else datetime.now(UTC).date()
 

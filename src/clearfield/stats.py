@@ -8,6 +8,7 @@ remaining hazard ground within their access buffers.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from datetime import date
 from typing import Any
@@ -96,6 +97,9 @@ def _groups(store: Store, by: str, since: date | None, until: date | None) -> di
     return dict(sorted(groups.items()))
 
 
+_BLOCKED_LOCK = threading.Lock()
+
+
 def blocked_assets(store: Store) -> dict[str, list[str]]:
     """Asset id → hazards still blocking it (remaining ground within its access buffer).
 
@@ -103,13 +107,14 @@ def blocked_assets(store: Store) -> dict[str, list[str]]:
     event): it costs seconds at 50,000 hazards, and a server's dashboards ask for it on
     every event.
     """
-    mark = store.change_mark()
-    cached = getattr(store, "_blocked_cache", None)
-    if cached is not None and cached[0] == mark:
-        return cached[1]
-    result = _blocked_assets(store)
-    store._blocked_cache = (mark, result)  # type: ignore[attr-defined]
-    return result
+    with _BLOCKED_LOCK:  # one thread computes; the others wait for its answer
+        mark = store.change_mark()
+        cached = getattr(store, "_blocked_cache", None)
+        if cached is not None and cached[0] == mark:
+            return cached[1]
+        result = _blocked_assets(store)
+        store._blocked_cache = (mark, result)  # type: ignore[attr-defined]
+        return result
 
 
 def _blocked_assets(store: Store) -> dict[str, list[str]]:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from clearfield.api.alerts import late_tasks
 from clearfield.domain.roles import check
+from clearfield.planning import programme_date
 from clearfield.store.base import Store
 from clearfield.users import User
 
@@ -24,8 +25,7 @@ def add_programme(app: FastAPI, store: Store, current_user: Any) -> None:
         """Sappers and builders pledged (pledges), deployed (teams arrived by the
         programme's date) and active (teams with a task under way in the current plan)."""
         check(user.role, "stats")
-        meta = store.programme()
-        today = date.fromisoformat(meta["as_of"]) if meta.get("as_of") else date.today()
+        today = programme_date(store)
         pledged = {"sappers": 0, "builders": 0}
         for s in store.records("pledge", counted_only=True):
             side = "builders" if s.record.team_kind.value == "construction" else "sappers"  # type: ignore[attr-defined]
@@ -62,8 +62,7 @@ def add_programme(app: FastAPI, store: Store, current_user: Any) -> None:
     def late(user: User = Depends(current_user)) -> dict[str, Any]:
         """Tasks of the current plan more than two days late (no approved record of them)."""
         check(user.role, "read_plan")
-        meta = store.programme()
-        today = date.fromisoformat(meta["as_of"]) if meta.get("as_of") else date.today()
+        today = programme_date(store)
         found = late_tasks(store, today)
         return {"as_of": today.isoformat(), "count": len(found), "tasks": found[:500]}
 

@@ -13,7 +13,7 @@ What a tile holds:
   and ``remaining_m2`` (whole m² still to release, by the approved records; absent
   when the hazard has no approved version, as MVT has no null);
 - ``assets`` layer: ``id``, ``kind``, ``damage`` and ``blocked`` (remaining hazard
-  ground in its access buffer; recomputed at most every ``BLOCKED_TTL_S`` seconds);
+  ground in its access buffer, as ``stats.blocked_assets`` keeps it between changes);
 - current versions of any review status (the dashboard styles them by
   ``review_status``; only approved records count in ``remaining_m2`` and ``blocked``).
 
@@ -40,8 +40,6 @@ clients handle every tile alike. A layer other than ``hazards``/``assets`` is a 
 from __future__ import annotations
 
 import math
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -58,7 +56,6 @@ from clearfield.stats import blocked_assets
 from clearfield.users import User
 
 __all__ = [
-    "BLOCKED_TTL_S",
     "BUFFER",
     "DETAIL_ZOOM",
     "EXTENT",
@@ -82,7 +79,6 @@ PIXEL = EXTENT / 512
 DETAIL_ZOOM = 14
 """From this zoom up, no feature is left out for its size and nothing is simplified."""
 MAX_ZOOM = 22
-BLOCKED_TTL_S = 5.0
 OBSERVER_DECIMALS = 2
 """An observer's hazard is its centroid rounded to this many decimals of a degree."""
 MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
@@ -204,7 +200,6 @@ def make_tiles_router(store: Any, current_user_dependency: Callable[..., User]) 
     """``GET /api/tiles/{layer}/{z}/{x}/{y}.pbf`` over ``store`` (a store with
     ``tile_rows``), for the user ``current_user_dependency`` returns."""
     router = APIRouter(tags=["tiles"])
-    blocked = _BlockedCache(store)
     user_ = Depends(current_user_dependency)
 
     @router.get(
@@ -216,29 +211,11 @@ def make_tiles_router(store: Any, current_user_dependency: Callable[..., User]) 
         """A Mapbox vector tile (v2, extent 4096) of ``hazards`` or ``assets``; an empty
         tile is a 200 with the empty layer. Observers get hazards as points."""
         t = Tile.checked(z, x, y)
-        ids = blocked.get() if layer == "assets" else frozenset()
+        ids = frozenset(blocked_assets(store)) if layer == "assets" else frozenset()
         body = render_tile(store, layer, t, user, ids)
         return Response(body, media_type=MEDIA_TYPE, headers={"Cache-Control": CACHE_CONTROL})
 
     return router
-
-
-class _BlockedCache:
-    """The ids of blocked assets, recomputed when older than ``BLOCKED_TTL_S``; one thread
-    recomputes while the others wait for its answer rather than computing it again."""
-
-    def __init__(self, store: Any, ttl_s: float = BLOCKED_TTL_S):
-        self._store, self._ttl = store, ttl_s
-        self._lock = threading.Lock()
-        self._ids: frozenset[str] = frozenset()
-        self._at = -math.inf
-
-    def get(self) -> frozenset[str]:
-        with self._lock:
-            if time.monotonic() - self._at > self._ttl:
-                self._ids = frozenset(blocked_assets(self._store))
-                self._at = time.monotonic()
-            return self._ids
 
 
 def _hazard_properties(row: tuple[Any, ...], generalised: bool) -> dict[str, Any]:
