@@ -13,14 +13,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import orjson
-
+from clearfield.api.current_plan import CurrentPlan, PlanRun
 from clearfield.store.base import Store
 
 __all__ = ["late_tasks", "submission_alerts"]
 
 
-def submission_alerts(store: Store, features: list[Any]) -> list[dict[str, Any]]:
+def submission_alerts(
+    store: Store, features: list[Any], current: CurrentPlan | None = None
+) -> list[dict[str, Any]]:
     """Alerts for the features of an accepted submission."""
     out: list[dict[str, Any]] = []
     reports = []
@@ -43,15 +44,14 @@ def submission_alerts(store: Store, features: list[Any]) -> list[dict[str, Any]]
         elif kind == "daily_report" and props.get("hazard_id") and props.get("team"):
             reports.append(props)
     if reports:
-        out += _untasked(store, reports)
+        out += _untasked((current or CurrentPlan(store)).get(), reports)
     return out
 
 
-def _untasked(store: Store, reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    run = store.latest_plan_run()  # type: ignore[attr-defined]
+def _untasked(run: PlanRun | None, reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if run is None:
         return []
-    plan = orjson.loads(run["plan"])
+    plan = run.plan_json
     start = plan.get("start_date")
     if not start:
         return []
@@ -83,14 +83,16 @@ def _untasked(store: Store, reports: list[dict[str, Any]]) -> list[dict[str, Any
     return out
 
 
-def late_tasks(store: Store, today: date, grace_days: float = 2.0) -> list[dict[str, Any]]:
+def late_tasks(
+    store: Store, today: date, grace_days: float = 2.0, current: CurrentPlan | None = None
+) -> list[dict[str, Any]]:
     """Tasks of the current plan that should have ended more than ``grace_days`` ago and
     that no approved record shows done: an approved release of the same kind on the
     hazard since the plan began, or the asset restored."""
-    run = store.latest_plan_run()  # type: ignore[attr-defined]
+    run = (current or CurrentPlan(store)).get()
     if run is None:
         return []
-    plan = orjson.loads(run["plan"])
+    plan = run.plan_json
     if not plan.get("start_date"):
         return []
     first = date.fromisoformat(plan["start_date"])

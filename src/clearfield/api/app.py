@@ -24,6 +24,7 @@ from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from clearfield import services
 from clearfield.api.alerts import submission_alerts
 from clearfield.api.batcher import SubmissionBatcher
+from clearfield.api.current_plan import CurrentPlan
 from clearfield.api.events import Broker
 from clearfield.api.plans import add_plans
 from clearfield.api.programme import add_programme
@@ -83,6 +84,7 @@ def create_app(database_url: str) -> FastAPI:
     store = services.open_store(database_url, create=False)
     broker = Broker()
     batcher = SubmissionBatcher(store, _error_answer)
+    current_plan = CurrentPlan(store)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
@@ -295,7 +297,7 @@ def create_app(database_url: str) -> FastAPI:
         status, answer = await asyncio.wrap_future(batcher.submit(user, features))
         if status == 200:
             broker.publish("submission", {"user": user.name, **answer})
-            for alert in await asyncio.to_thread(submission_alerts, store, features):
+            for alert in await asyncio.to_thread(submission_alerts, store, features, current_plan):
                 broker.publish("alert", alert)
         return status, answer
 
@@ -338,8 +340,8 @@ def create_app(database_url: str) -> FastAPI:
 
     add_web(app, store, current_user)
     app.include_router(make_tiles_router(store, current_user))
-    add_plans(app, store, broker, current_user)
-    add_programme(app, store, current_user)
+    add_plans(app, store, broker, current_plan, current_user)
+    add_programme(app, store, current_plan, current_user)
 
     @app.get("/api/events")
     async def events(user: User = me_) -> StreamingResponse:

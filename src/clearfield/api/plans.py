@@ -11,16 +11,15 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Body, Depends, FastAPI
 from fastapi.responses import JSONResponse
 
 from clearfield import planning
+from clearfield.api.current_plan import CurrentPlan, PlanRun
 from clearfield.api.events import Broker
 from clearfield.domain.roles import check
 from clearfield.errors import ClearfieldError, NotFound
-from clearfield.plan.kpi import gantt, kpis
-from clearfield.plan.problem import Plan, Problem
+from clearfield.plan.kpi import gantt
 from clearfield.store.base import Store
 from clearfield.users import User
 
@@ -78,7 +77,9 @@ class _Runner:
             raise
 
 
-def add_plans(app: FastAPI, store: Store, broker: Broker, current_user: Any) -> None:
+def add_plans(
+    app: FastAPI, store: Store, broker: Broker, current_plan: CurrentPlan, current_user: Any
+) -> None:
     runner = _Runner(store, broker)
     router = APIRouter(prefix="/api/plans")
 
@@ -96,8 +97,8 @@ def add_plans(app: FastAPI, store: Store, broker: Broker, current_user: Any) -> 
             )
         return JSONResponse({"status": "running", "time_limit": time_limit}, status_code=202)
 
-    def latest() -> dict[str, Any]:
-        run = store.latest_plan_run()  # type: ignore[attr-defined]
+    def latest() -> PlanRun:
+        run = current_plan.get()
         if run is None:
             raise NotFound("no plan yet; a planner starts one with POST /api/plans")
         return run
@@ -107,18 +108,12 @@ def add_plans(app: FastAPI, store: Store, broker: Broker, current_user: Any) -> 
         """The latest plan: plan vs today's practice vs the bound, and weekly KPIs of both."""
         check(user.role, "read_plan")
         run = latest()
-        problem = Problem.from_json(orjson.loads(run["problem"]))
-        plan = Plan.from_json(orjson.loads(run["plan"]))
-        base = Plan.from_json(orjson.loads(run["baseline"]))
         return {
-            "run": run["id"],
-            "started_by": run["actor"],
-            "finished_at": run["finished_at"],
-            "summary": orjson.loads(run["summary"]),
-            "kpis": {
-                "plan": kpis(problem, plan.assignments).as_dict(),
-                "baseline": kpis(problem, base.assignments).as_dict(),
-            },
+            "run": run.id,
+            "started_by": run.actor,
+            "finished_at": run.finished_at,
+            "summary": run.summary,
+            "kpis": {"plan": run.plan_kpis.as_dict(), "baseline": run.baseline_kpis.as_dict()},
             "running": runner.thread is not None and runner.thread.is_alive(),
             "last_error": runner.error,
         }
@@ -130,13 +125,12 @@ def add_plans(app: FastAPI, store: Store, broker: Broker, current_user: Any) -> 
         """Each team's tasks in order (start, end, travel before): the Gantt chart's data."""
         check(user.role, "read_plan")
         run = latest()
-        problem = Problem.from_json(orjson.loads(run["problem"]))
-        rows = gantt(problem, Plan.from_json(orjson.loads(run["plan"])).assignments)
+        rows = gantt(run.problem, run.plan.assignments)
         if team is not None:
             if team not in rows:
                 raise NotFound(f"no team {team!r} in the plan")
             rows = {team: rows[team]}
-        return {"run": run["id"], "start_date": problem.start_date, "teams": rows}
+        return {"run": run.id, "start_date": run.problem.start_date, "teams": rows}
 
     @router.get("/current/progress")
     def progress(user: User = Depends(current_user)) -> dict[str, Any]:
@@ -144,18 +138,16 @@ def add_plans(app: FastAPI, store: Store, broker: Broker, current_user: Any) -> 
         releases say happened (the dashboard's planned-against-actual chart)."""
         check(user.role, "read_plan")
         run = latest()
-        problem = Problem.from_json(orjson.loads(run["problem"]))
-        plan = Plan.from_json(orjson.loads(run["plan"]))
-        planned = kpis(problem, plan.assignments).released_m2
-        first = date.fromisoformat(problem.start_date)
+        planned = run.plan_kpis.released_m2
+        first = date.fromisoformat(run.problem.start_date)
         actual = [0.0] * len(planned)
         last = first + timedelta(days=7 * len(planned) - 1)
-        for day, _category, m2 in store.released_by_day(first, last):  # type: ignore[attr-defined]
+        for day, _category, m2 in store.released_by_day(first, last):
             week = (date.fromisoformat(day) - first).days // 7
             if 0 <= week < len(actual):
                 actual[week] += m2
         return {
-            "start_date": problem.start_date,
+            "start_date": run.problem.start_date,
             "weeks": len(planned),
             "planned_m2": planned,
             "actual_m2": [round(x, 1) for x in actual],
@@ -165,12 +157,12 @@ def add_plans(app: FastAPI, store: Store, broker: Broker, current_user: Any) -> 
     def plan_file(user: User = Depends(current_user)) -> JSONResponse:
         """The plan file (DESIGN's contract), for `clearfield plan verify`."""
         check(user.role, "read_plan")
-        return JSONResponse(orjson.loads(latest()["plan"]))
+        return JSONResponse(latest().plan_json)
 
     @router.get("/current/problem.json")
     def problem_file(user: User = Depends(current_user)) -> JSONResponse:
         check(user.role, "read_plan")
-        return JSONResponse(orjson.loads(latest()["problem"]))
+        return JSONResponse(latest().problem_json)
 
     app.include_router(router)
     app.state.plan_runner = runner

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Depends, FastAPI
 
 from clearfield.api.alerts import late_tasks
+from clearfield.api.current_plan import CurrentPlan
 from clearfield.domain.roles import check
 from clearfield.planning import programme_date
 from clearfield.store.base import Store
@@ -17,7 +17,7 @@ from clearfield.users import User
 __all__ = ["add_programme"]
 
 
-def add_programme(app: FastAPI, store: Store, current_user: Any) -> None:
+def add_programme(app: FastAPI, store: Store, current_plan: CurrentPlan, current_user: Any) -> None:
     router = APIRouter()
 
     @router.get("/api/personnel")
@@ -39,9 +39,9 @@ def add_programme(app: FastAPI, store: Store, current_user: Any) -> None:
             if t.available_from is None or t.available_from <= today:  # type: ignore[attr-defined]
                 deployed[side] += t.personnel  # type: ignore[attr-defined]
         active = {"sappers": 0, "builders": 0}
-        run = store.latest_plan_run()  # type: ignore[attr-defined]
+        run = current_plan.get()
         if run is not None:
-            plan = orjson.loads(run["plan"])
+            plan = run.plan_json
             if plan.get("start_date"):
                 day = (today - date.fromisoformat(plan["start_date"])).days
                 busy = {
@@ -63,7 +63,7 @@ def add_programme(app: FastAPI, store: Store, current_user: Any) -> None:
         """Tasks of the current plan more than two days late (no approved record of them)."""
         check(user.role, "read_plan")
         today = programme_date(store)
-        found = late_tasks(store, today)
+        found = late_tasks(store, today, current=current_plan)
         return {"as_of": today.isoformat(), "count": len(found), "tasks": found[:500]}
 
     app.include_router(router)

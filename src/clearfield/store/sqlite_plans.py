@@ -38,6 +38,11 @@ class PlanRuns:
             )
             return int(cur.lastrowid or 0)
 
+    def latest_plan_run_id(self) -> int | None:
+        with self.engine.connect() as conn:
+            newest = conn.exec_driver_sql("SELECT MAX(id) FROM plan_run").scalar()
+        return None if newest is None else int(newest)
+
     def latest_plan_run(self) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             row = (
