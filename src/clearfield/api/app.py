@@ -32,7 +32,14 @@ from clearfield.api.tiles import make_tiles_router
 from clearfield.api.web import add_web
 from clearfield.domain.enums import ReviewStatus
 from clearfield.domain.records import RECORD_TYPES
-from clearfield.domain.roles import Forbidden, Role, check, sees_full_hazards, sees_personal_data
+from clearfield.domain.roles import (
+    Forbidden,
+    Role,
+    check,
+    sees_full_hazards,
+    sees_personal_data,
+    sees_record,
+)
 from clearfield.errors import ClearfieldError, ImportRejected, NotFound
 from clearfield.export import stored_properties
 from clearfield.stats import programme_stats
@@ -176,8 +183,7 @@ def create_app(database_url: str) -> FastAPI:
         return name
 
     def visible(user: User, rec: Any) -> bool:
-        org = getattr(rec, "organisation", None)
-        return user.role is not Role.FIELD_LEAD or org is None or org == user.organisation
+        return sees_record(user.role, user.organisation, getattr(rec, "organisation", None))
 
     def feature(user: User, s: Any, accounts: dict[str, Any]) -> dict[str, Any]:
         props = stored_properties(s, sees_personal_data(user.role), accounts)

@@ -50,7 +50,7 @@ import shapely
 from fastapi import APIRouter, Depends, Response
 from pyproj import Transformer
 
-from clearfield.domain.roles import Role, check, sees_full_hazards
+from clearfield.domain.roles import check, sees_full_hazards, sees_record
 from clearfield.errors import ClearfieldError, NotFound
 from clearfield.stats import blocked_assets
 from clearfield.users import User
@@ -164,8 +164,8 @@ def render_tile(
         min_size = (px, px * math.cos(math.radians(max(abs(south), abs(north)))))
     box = (west - pad, south - pad, east + pad, north + pad)
     rows = store.tile_rows(LAYERS[layer], box, min_size)
-    if layer == "hazards" and user.role is Role.FIELD_LEAD:
-        rows = [r for r in rows if r[3] == user.organisation]
+    if layer == "hazards":
+        rows = [r for r in rows if sees_record(user.role, user.organisation, r[3])]
     geoms = shapely.from_wkb([r[4] for r in rows]) if rows else np.empty(0, dtype=object)
     tiny = np.zeros(len(geoms), dtype=bool)
     if generalise and len(geoms):

@@ -25,7 +25,15 @@ from enum import StrEnum
 
 from clearfield.errors import ClearfieldError
 
-__all__ = ["ACTIONS", "Forbidden", "Role", "check", "sees_full_hazards", "sees_personal_data"]
+__all__ = [
+    "ACTIONS",
+    "Forbidden",
+    "Role",
+    "check",
+    "sees_full_hazards",
+    "sees_personal_data",
+    "sees_record",
+]
 
 
 class Role(StrEnum):
@@ -74,6 +82,12 @@ def check(role: Role, action: str, *, own_organisation: bool = True) -> None:
         raise Forbidden(f"a {role.value} may not {what}")
     if role is Role.FIELD_LEAD and not own_organisation:
         raise Forbidden("a field_lead acts on their own organisation's records only")
+
+
+def sees_record(role: Role, user_organisation: str | None, organisation: str | None) -> bool:
+    """Whether a user sees a record of ``organisation``: a field lead sees their own
+    organisation's records and those that belong to none (assets, say); others see all."""
+    return role is not Role.FIELD_LEAD or organisation is None or organisation == user_organisation
 
 
 def sees_personal_data(role: Role) -> bool:
