@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,35 @@ def test_submissions_are_idempotent(server: tuple[str, Path]) -> None:
         other = c.post("/api/records", content=json.dumps(_submission("ACT-X")), headers={"Idempotency-Key": "tablet-7-0001"})  # fmt: skip
         assert other.status_code == 409
         assert _count(db, "ACT-X") == 0
+
+
+def test_retries_arriving_together_are_stored_once_and_answered_alike(
+    server: tuple[str, Path],
+) -> None:
+    """A tablet's retries land in the same import batch as each other and as other
+    submissions, a bad one among them: each key is stored once with its answer."""
+    base, db = server
+    good = json.dumps(_submission("ACT-RACE"))
+    bad = json.dumps(_submission("ACT-RACE-BAD", end_date="2020-01-01"))
+    sends = [("race-1", good)] * 6 + [("race-2", bad)] * 3
+    sends += [(f"race-other-{i}", json.dumps(_submission(f"ACT-RACE-{i}"))) for i in range(6)]
+    sends += [("race-3", "{not json")] * 2
+    with _client(base, "lead") as c, ThreadPoolExecutor(len(sends)) as pool:
+        answers = list(pool.map(lambda kb: c.post("/api/records", content=kb[1], headers={"Idempotency-Key": kb[0]}), sends))  # fmt: skip
+        by_key: dict[str, list[httpx.Response]] = {}
+        for (key, _), r in zip(sends, answers, strict=True):
+            by_key.setdefault(key, []).append(r)
+        for key, rs in by_key.items():
+            assert len({(r.status_code, r.text) for r in rs}) == 1, key
+        assert by_key["race-1"][0].json()["created"] == {"activity": 1}
+        assert by_key["race-2"][0].status_code == 422
+        assert "ACT-RACE-BAD" in by_key["race-2"][0].text
+        assert by_key["race-3"][0].status_code == 422
+        assert all(by_key[f"race-other-{i}"][0].status_code == 200 for i in range(6))
+        late = c.post("/api/records", content=bad, headers={"Idempotency-Key": "race-2"})
+        assert (late.status_code, late.text) == (422, by_key["race-2"][0].text)
+    assert _count(db, "ACT-RACE") == 1 and _count(db, "ACT-RACE-BAD") == 0
+    assert all(_count(db, f"ACT-RACE-{i}") == 1 for i in range(6))
 
 
 def test_field_lead_rules(server: tuple[str, Path]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -25,7 +25,7 @@ from clearfield.domain.geometry import area_m2
 from clearfield.domain.parse import parse_features, record_values
 from clearfield.domain.records import RECORD_TYPES, Record
 from clearfield.errors import ClearfieldError, ImportRejected, RecordError, StoreError
-from clearfield.store.base import NewVersion, Store, StoredRecord
+from clearfield.store.base import NewVersion, RememberedAnswer, Store, StoredRecord
 from clearfield.store.sqlite import SQLiteStore
 
 __all__ = ["ImportReport", "import_features", "open_store", "review"]
@@ -125,11 +125,13 @@ def import_features(
     repair: bool = False,
     today: date | None = None,
     progress: Progress | None = None,
+    remember: Callable[[ImportReport], Sequence[RememberedAnswer]] | None = None,
 ) -> ImportReport:
     """Validate every feature, resolve references and versions, then write all in one go.
 
     Raises :class:`ImportRejected` with every bad record when anything is wrong; the
-    store is then untouched.
+    store is then untouched. ``remember`` makes, from the checked import's report, the
+    answers to store with the records (the API's submissions and their client ids).
     """
     today = today or datetime.now(UTC).date()
     errors: list[RecordError] = []
@@ -168,7 +170,8 @@ def import_features(
     _quality(store, versions, report)
     if progress is not None:
         progress("writing", 0, 1)
-    store.write(versions, actor=actor, source=source)
+    answers = remember(report) if remember is not None else ()
+    store.write(versions, actor=actor, source=source, remember=answers)
     if progress is not None:
         progress("writing", 1, 1)
     return report

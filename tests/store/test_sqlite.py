@@ -10,6 +10,7 @@ from shapely import box
 
 from clearfield import services
 from clearfield.errors import StoreError
+from clearfield.store.base import RememberedAnswer
 from clearfield.store.sqlite import SQLiteStore
 from common import X0, Y0, activity, base_programme, hazard
 
@@ -70,6 +71,34 @@ def test_a_failing_write_leaves_nothing(store):
     with pytest.raises(Exception, match="disk on fire"):
         load(store, [activity("A1", left), activity("A2", left, end_date="2025-03-21")])
     assert "\n".join(sqlite3.connect(store.path).iterdump()) == before
+
+
+def test_a_submission_is_stored_with_its_answer_or_not_at_all(store):
+    """The answer to a submission is kept in the records' own transaction: an answer
+    stored already under the same client id refuses the whole write."""
+    load(store, base_programme())
+    left = box(X0, Y0, X0 + 0.005, Y0 + 0.01)
+
+    def answer(key):
+        return lambda report: [RememberedAnswer(key, "lead", "h", 200, '{"ok": 1}')]
+
+    services.import_features(store, [activity("A1", left)], source="api", actor="lead", remember=answer("k1"))  # fmt: skip
+    assert store.submissions(["k1", "k2"]) == {
+        "k1": {
+            "key": "k1",
+            "user_name": "lead",
+            "request_hash": "h",
+            "status_code": 200,
+            "response": '{"ok": 1}',
+        }
+    }
+    before = "\n".join(sqlite3.connect(store.path).iterdump())
+    with pytest.raises(StoreError) as caught:
+        services.import_features(store, [activity("A2", left)], source="api", actor="lead", remember=answer("k1"))  # fmt: skip
+    assert caught.value.code == "CONFLICT"
+    assert "\n".join(sqlite3.connect(store.path).iterdump()) == before
+    refused = RememberedAnswer("k1", "lead", "other", 422, "{}")
+    assert store.remember_submissions([refused])["k1"]["request_hash"] == "h"  # first wins
 
 
 def test_full_recompute_equals_incremental_accounts(store):

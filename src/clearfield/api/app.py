@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import secrets
+import threading
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -42,14 +45,17 @@ from clearfield.domain.roles import (
 )
 from clearfield.errors import ClearfieldError, ImportRejected, NotFound
 from clearfield.export import stored_properties
-from clearfield.stats import programme_stats
+from clearfield.stats import blocked_assets, programme_stats
+from clearfield.store.base import Store
 from clearfield.users import (
     TOKEN_SECONDS,
     AuthError,
+    RecentUsers,
     User,
     authenticate,
     issue_token,
-    user_from_token,
+    token_subject,
+    user_from_row,
 )
 
 __all__ = ["create_app"]
@@ -81,6 +87,15 @@ def _error_answer(exc: ClearfieldError) -> tuple[int, dict[str, Any]]:
     return _STATUS.get(exc.code, 422), body
 
 
+def _warm(compute: Callable[[Store], Any], store: Store) -> None:
+    """Fill a cache ahead of the first request; a failure here is met again, and
+    reported, by the request that needs the answer."""
+    try:
+        compute(store)
+    except Exception as exc:
+        logging.getLogger(__name__).debug("warming %s failed: %s", compute.__name__, exc)
+
+
 def _error(exc: ClearfieldError) -> JSONResponse:
     status, body = _error_answer(exc)
     headers = {"WWW-Authenticate": "Bearer"} if exc.code == "UNAUTHORIZED" else None
@@ -96,6 +111,9 @@ def create_app(database_url: str) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
         broker.bind(asyncio.get_running_loop())
+        # the first map asks for assets' blocked state, seconds of work on a large
+        # programme: begin it now rather than when the first dashboard opens
+        threading.Thread(target=_warm, args=(blocked_assets, store), daemon=True).start()
         yield
         batcher.close()
         store.close()
@@ -114,22 +132,29 @@ def create_app(database_url: str) -> FastAPI:
 
     # (defaults, not Annotated aliases: these names are local to create_app, and
     # annotations are strings that FastAPI resolves in the module)
-    def current_user(request: Request, token: str | None = Depends(oauth2)) -> User:
+    users = RecentUsers(store)
+
+    async def current_user(request: Request, token: str | None = Depends(oauth2)) -> User:
         """A bearer token (API clients), else the browser's session cookie; a cookie-borne
         request that changes something must also carry the CSRF token in a header (the
         double-submit pattern), which a page from another site cannot read or send."""
-        if token:
-            return user_from_token(store, token)
-        session = request.cookies.get(SESSION_COOKIE)
-        if not session:
-            raise AuthError("sign in first: no bearer token or session was sent")
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            sent = request.headers.get(CSRF_HEADER, "")
-            if not sent or not secrets.compare_digest(sent, request.cookies.get(CSRF_COOKIE, "")):
-                raise Forbidden(
-                    f"a request from the browser session needs the {CSRF_HEADER} header"
-                )
-        return user_from_token(store, session)
+        if not token:
+            token = request.cookies.get(SESSION_COOKIE)
+            if not token:
+                raise AuthError("sign in first: no bearer token or session was sent")
+            if request.method not in ("GET", "HEAD", "OPTIONS"):
+                sent = request.headers.get(CSRF_HEADER, "")
+                if not sent or not secrets.compare_digest(
+                    sent, request.cookies.get(CSRF_COOKIE, "")
+                ):
+                    raise Forbidden(
+                        f"a request from the browser session needs the {CSRF_HEADER} header"
+                    )
+        name = token_subject(store, token)
+        known, row = users.known(name)
+        if not known:
+            row = await asyncio.to_thread(users.load, name)
+        return user_from_row(row)
 
     me_ = Depends(current_user)
 
@@ -266,46 +291,23 @@ def create_app(database_url: str) -> FastAPI:
         if len(body) > MAX_SUBMISSION_BYTES:
             raise ImportRejectedTooLarge(len(body))
         digest = hashlib.sha256(body).hexdigest()
-        # (the store is synchronous: off the event loop, which serves everyone)
-        if idempotency_key:
-            seen = await asyncio.to_thread(store.submission, idempotency_key)
-            if seen is not None:
-                return _replay(seen, user, digest)
-        status, answer = await _submit(user, body)
-        if idempotency_key and status < 500:
-            seen = await asyncio.to_thread(
-                store.remember_submission,
-                idempotency_key,
-                user.name,
-                digest,
-                status,
-                orjson.dumps(answer).decode(),
-            )
-            return _replay(seen, user, digest)
-        return JSONResponse(answer, status_code=status)
-
-    async def _submit(user: User, body: bytes) -> tuple[int, dict[str, Any]]:
-        """Check and import one submission; the answer as (status, body), errors included,
-        so that a retry can be answered alike. Imported together with whatever else
-        arrives at the same moment (``api.batcher``)."""
+        features: list[Any] | None = None
+        refusal = None
         try:
-            try:
-                doc = orjson.loads(body)
-            except orjson.JSONDecodeError as exc:
-                raise ClearfieldError(
-                    f"the body is not JSON ({exc})", record="submission"
-                ) from None
-            features = _features(doc)
-            if user.role is Role.FIELD_LEAD:
-                _field_lead_may_submit(user, features)
+            features = _read_submission(user, body)
         except ClearfieldError as exc:
-            return _error_answer(exc)
-        status, answer = await asyncio.wrap_future(batcher.submit(user, features))
-        if status == 200:
-            broker.publish("submission", {"user": user.name, **answer})
+            refusal = _error_answer(exc)
+        if refusal is not None and not idempotency_key:
+            return JSONResponse(refusal[1], status_code=refusal[0])
+        # imported with whatever else arrives at the same moment, off the event loop
+        outcome = await asyncio.wrap_future(
+            batcher.submit(user, features, key=idempotency_key, digest=digest, refusal=refusal)
+        )
+        if outcome.fresh and outcome.status == 200 and features is not None:
+            broker.publish("submission", {"user": user.name, **outcome.body})
             for alert in await asyncio.to_thread(submission_alerts, store, features, current_plan):
                 broker.publish("alert", alert)
-        return status, answer
+        return JSONResponse(outcome.body, status_code=outcome.status)
 
     @app.post("/api/records/{rtype}/{rid}/{action}")
     async def review(
@@ -368,16 +370,16 @@ class ImportRejectedTooLarge(ClearfieldError):
         )
 
 
-def _replay(seen: dict[str, Any], user: User, digest: str) -> JSONResponse:
-    if seen["user_name"] != user.name or seen["request_hash"] != digest:
-        return _error(
-            ClearfieldError(
-                "this Idempotency-Key was used for another submission; use a new key",
-                record="submission",
-                code="CONFLICT",
-            )
-        )
-    return JSONResponse(json.loads(seen["response"]), status_code=seen["status_code"])
+def _read_submission(user: User, body: bytes) -> list[Any]:
+    """The features of a submission's body, or why it cannot be taken."""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ClearfieldError(f"the body is not JSON ({exc})", record="submission") from None
+    features = _features(doc)
+    if user.role is Role.FIELD_LEAD:
+        _field_lead_may_submit(user, features)
+    return features
 
 
 def _features(doc: Any) -> list[Any]:

@@ -196,7 +196,7 @@ def render_tile(
     )
 
 
-def make_tiles_router(store: Any, current_user_dependency: Callable[..., User]) -> APIRouter:
+def make_tiles_router(store: Any, current_user_dependency: Callable[..., Any]) -> APIRouter:
     """``GET /api/tiles/{layer}/{z}/{x}/{y}.pbf`` over ``store`` (a store with
     ``tile_rows``), for the user ``current_user_dependency`` returns."""
     router = APIRouter(tags=["tiles"])

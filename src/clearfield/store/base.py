@@ -8,7 +8,7 @@ same tests run on both. Types here are plain values so that nothing outside
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -43,6 +43,18 @@ class NewVersion:
     previous: dict[str, Any] | None = None  # the current version's properties, for the audit
     properties: dict[str, Any] | None = None  # record_values(record), when already computed
     wkb: bytes | None = None  # the geometry as WKB, when already computed
+
+
+@dataclass(frozen=True, slots=True)
+class RememberedAnswer:
+    """The answer given to a submission, kept under the client's id for it (the
+    ``Idempotency-Key``) so that a retry is answered alike and never stored twice."""
+
+    key: str
+    user: str
+    request_hash: str
+    status_code: int
+    response: str  # the answer's JSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +136,13 @@ class Store(Protocol):
     ) -> list[dict[str, Any]]: ...
 
     # writing
-    def write(self, versions: list[NewVersion], actor: str, source: str) -> None: ...
+    def write(
+        self,
+        versions: list[NewVersion],
+        actor: str,
+        source: str,
+        remember: Sequence[RememberedAnswer] = (),
+    ) -> None: ...
 
     def review(
         self, record_type: str, record_id: str, status: ReviewStatus, reason: str | None, actor: str
@@ -167,11 +185,11 @@ class Store(Protocol):
 
     def server_secret(self) -> str: ...
 
-    def submission(self, key: str) -> dict[str, Any] | None: ...
+    def submissions(self, keys: Collection[str]) -> dict[str, dict[str, Any]]: ...
 
-    def remember_submission(
-        self, key: str, user: str, request_hash: str, status_code: int, response: str
-    ) -> dict[str, Any]: ...
+    def remember_submissions(
+        self, answers: Sequence[RememberedAnswer]
+    ) -> dict[str, dict[str, Any]]: ...
 
     def save_plan_run(
         self,

@@ -9,7 +9,7 @@ flags and the land release accounts they change are all stored, or none of them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -32,13 +32,20 @@ from clearfield.domain.parse import build_record, record_values
 from clearfield.domain.records import RECORD_TYPES, Record
 from clearfield.domain.review import check_transition
 from clearfield.errors import NotFound, StoreError
-from clearfield.store.base import NewVersion, QualityFlag, StoredRecord, VersionInfo
+from clearfield.store.base import (
+    NewVersion,
+    QualityFlag,
+    RememberedAnswer,
+    StoredRecord,
+    VersionInfo,
+)
 from clearfield.store.sqlite_accounts import refresh
 from clearfield.store.sqlite_batches import executemany, temp_table
 from clearfield.store.sqlite_plans import PlanRuns
 from clearfield.store.sqlite_stats import StatisticsQueries
 from clearfield.store.sqlite_tiles import TileQueries
 from clearfield.store.sqlite_users import UserQueries
+from clearfield.store.sqlite_users import remember as remember_answers
 
 __all__ = ["SQLiteStore", "migrate"]
 
@@ -103,7 +110,9 @@ class SQLiteStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries):
             )
         if path.parent and not path.parent.exists():
             raise StoreError(f"folder {path.parent} does not exist")
-        engine = create_engine(f"sqlite:///{path}")
+        # a server's request threads (up to 40) each hold a connection: keep them open
+        # rather than opening and configuring one per request
+        engine = create_engine(f"sqlite:///{path}", pool_size=16, max_overflow=32)
         event.listen(engine, "connect", _on_connect)
         event.listen(engine, "begin", _on_begin)
         migrate(engine)
@@ -228,12 +237,12 @@ class SQLiteStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries):
                 "minx REAL, miny REAL, maxx REAL, maxy REAL",
                 [tuple(b) for b in boxes],
             )
-            rows = conn.exec_driver_sql(
-                "SELECT DISTINCT e.record_id, v.geometry FROM probe q "
+            rows = conn.exec_driver_sql(  # (distinct boxes first: not distinct blobs)
+                "SELECT e.record_id, v.geometry FROM record_version v "
+                "JOIN entity e ON e.pk = v.entity_pk AND e.record_type = ? "
+                "WHERE v.is_current = 1 AND v.pk IN (SELECT b.pk FROM probe q "
                 "JOIN record_bbox b ON b.maxx >= q.minx AND b.minx <= q.maxx "
-                "AND b.maxy >= q.miny AND b.miny <= q.maxy "
-                "JOIN record_version v ON v.pk = b.pk AND v.is_current = 1 "
-                "JOIN entity e ON e.pk = v.entity_pk AND e.record_type = ?",
+                "AND b.maxy >= q.miny AND b.miny <= q.maxy)",
                 (record_type,),
             ).all()
         return [(rid, shapely.from_wkb(wkb)) for rid, wkb in rows]
@@ -374,8 +383,19 @@ class SQLiteStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries):
 
     # --- writing --------------------------------------------------------------------------
 
-    def write(self, versions: list[NewVersion], actor: str, source: str) -> None:
-        """Store new versions, their audit events and flags, and refresh affected accounts."""
+    def write(
+        self,
+        versions: list[NewVersion],
+        actor: str,
+        source: str,
+        remember: Sequence[RememberedAnswer] = (),
+    ) -> None:
+        """Store new versions, their audit events and flags, and refresh affected accounts.
+
+        ``remember``: the answers to the submissions these versions came from, stored in
+        the same transaction, so a submission is either stored with its answer or not at
+        all (a key answered already refuses the whole write).
+        """
         now = _now()
         keys = {(nv.record.RECORD_TYPE, nv.record.id) for nv in versions}
         for nv in versions:  # and the parents the versions point at (an activity's hazard)
@@ -384,6 +404,10 @@ class SQLiteStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries):
             if parent_id:
                 keys.add((_PARENT_TYPE[parent_field], parent_id))
         with self._writing() as conn:
+            if len(versions) >= _BULK:
+                # hundreds of MB of table, index and R*Tree pages in one transaction: a
+                # page cache that holds them saves spilling and re-reading
+                conn.exec_driver_sql("PRAGMA cache_size = -262144")
             known = _entity_pks(conn, keys)
             _check_unchanged(conn, versions, known)
             new_entities = list(
@@ -481,6 +505,7 @@ class SQLiteStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries):
                 flags,
             )
             _update_current(conn, touched)
+            remember_answers(conn, remember, if_new=False)
             # a new version of an activity may have moved it to another hazard: the hazards
             # of its earlier versions need their accounts redone too
             refresh(conn, hazards | _activity_parents(conn, touched))
@@ -554,6 +579,9 @@ _INSERT_VERSION = (
 )
 
 
+_BULK = 10_000  # versions in one write from which it counts as a bulk load
+
+
 def _on_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.pop("immediate", False) else "BEGIN")
 
@@ -566,9 +594,7 @@ def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         "foreign_keys = ON",
         "synchronous = NORMAL",
         "busy_timeout = 10000",
-        # bulk imports touch hundreds of MB of table, index and R*Tree pages in one
-        # transaction: a page cache that holds them saves spilling and re-reading
-        "cache_size = -262144",
+        "cache_size = -65536",  # 64 MiB per connection; a bulk write raises its own
         "temp_store = MEMORY",
     ):
         cur.execute(f"PRAGMA {pragma}")
@@ -593,7 +619,7 @@ def _date(text: str | None) -> date | None:
 
 def _entity_pks(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """Entity pks of these (record type, id) keys, those that exist."""
-    if len(keys) > 10_000:  # a bulk load: reading the whole table is cheaper than a join
+    if len(keys) > _BULK:  # a bulk load: reading the whole table is cheaper than a join
         rows = conn.exec_driver_sql("SELECT record_type, record_id, pk FROM entity")
         return {(t, i): pk for t, i, pk in rows if (t, i) in keys}
     temp_table(

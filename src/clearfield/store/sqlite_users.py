@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
@@ -16,8 +16,10 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from clearfield.errors import StoreError
+from clearfield.store.base import RememberedAnswer
+from clearfield.store.sqlite_batches import executemany
 
-__all__ = ["UserQueries"]
+__all__ = ["UserQueries", "remember"]
 
 
 class UserQueries:
@@ -81,32 +83,40 @@ class UserQueries:
             ).mappings()
             yield from (dict(r) for r in rows.all())
 
-    def submission(self, key: str) -> dict[str, Any] | None:
-        """The answer stored for a submission's client id, if it was seen."""
+    def submissions(self, keys: Collection[str]) -> dict[str, dict[str, Any]]:
+        """The answers stored for these client ids (Idempotency-Keys), those that were seen."""
+        if not keys:
+            return {}
         with self.engine.connect() as conn:
-            row = (
-                conn.exec_driver_sql(
-                    "SELECT user_name, request_hash, status_code, response FROM submission "
-                    "WHERE key = ?",
-                    (key,),
-                )
-                .mappings()
-                .first()
-            )
-        return dict(row) if row else None
+            return _answers(conn, keys)
 
-    def remember_submission(
-        self, key: str, user: str, request_hash: str, status_code: int, response: str
-    ) -> dict[str, Any]:
-        """Store the answer unless one is stored already; return the one that is (the first
-        of two racing retries wins, and both answer alike)."""
-        now = datetime.now(UTC).isoformat(timespec="seconds")
+    def remember_submissions(
+        self, answers: Sequence[RememberedAnswer]
+    ) -> dict[str, dict[str, Any]]:
+        """Store answers whose keys have none yet (refusals: an accepted submission's answer
+        is stored with its records, by ``write``); return what is stored for every key.
+        The first of two racing retries wins, and both answer alike."""
         with self._writing() as conn:
-            conn.exec_driver_sql(
-                "INSERT OR IGNORE INTO submission (key, user_name, request_hash, status_code, "
-                "response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (key, user, request_hash, status_code, response, now),
-            )
-        stored = self.submission(key)
-        assert stored is not None
-        return stored
+            remember(conn, answers, if_new=True)
+            return _answers(conn, [a.key for a in answers])
+
+
+def remember(conn: Connection, answers: Sequence[RememberedAnswer], *, if_new: bool) -> None:
+    """Insert answers; a key stored already fails the transaction unless ``if_new``."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    executemany(
+        conn,
+        f"INSERT {'OR IGNORE ' if if_new else ''}INTO submission (key, user_name, "
+        "request_hash, status_code, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        [(a.key, a.user, a.request_hash, a.status_code, a.response, now) for a in answers],
+    )
+
+
+def _answers(conn: Connection, keys: Collection[str]) -> dict[str, dict[str, Any]]:
+    marks = ", ".join("?" * len(keys))
+    rows = conn.exec_driver_sql(
+        "SELECT key, user_name, request_hash, status_code, response FROM submission "
+        f"WHERE key IN ({marks})",
+        tuple(keys),
+    ).mappings()
+    return {r["key"]: dict(r) for r in rows}
