@@ -16,7 +16,7 @@ import pytest
 import shapely
 
 from clearfield import services
-from clearfield.api.tiles import BUFFER, EXTENT, PIXEL
+from clearfield.api.tiles import BUFFER, DOT_CELL, EXTENT, PIXEL
 from clearfield.scenario import generate
 from clearfield.stats import blocked_assets
 from clearfield.store.sqlite import SQLiteStore
@@ -127,6 +127,35 @@ def busiest(served: tuple[str, SQLiteStore]) -> tuple[int, int, int]:
 # --- the tests --------------------------------------------------------------------------
 
 
+def test_tile_rows_are_the_same_whichever_way_they_are_found(
+    served: tuple[str, SQLiteStore],
+) -> None:
+    """The store finds a tile's records through the R*Tree or by walking the type,
+    whichever visits fewer boxes; both give every current record whose box touches."""
+    _, store = served
+    hazards = [h.record.geometry for h in store.records("hazard")]
+    w, s, e, n = (float(v) for v in shapely.total_bounds(hazards))
+    x, y = hazards[len(hazards) // 2].centroid.coords[0]
+    small = (x - (e - w) / 10, y - (n - s) / 10, x + (e - w) / 10, y + (n - s) / 10)
+    ways = set()
+    for rtype in ("hazard", "asset"):
+        expected_all = {
+            r.record.id: r.record.geometry.bounds
+            for r in store.records(rtype)
+            if r.record.geometry is not None
+        }
+        for box in ((w, s, e, n), small):
+            ways.add(store._rtree_is_shorter(rtype, box))
+            got = sorted(row[0] for row in store.tile_rows(rtype, box))
+            expected = sorted(
+                rid
+                for rid, b in expected_all.items()
+                if b[2] >= box[0] and b[0] <= box[2] and b[3] >= box[1] and b[1] <= box[3]
+            )
+            assert got == expected and got, (rtype, box)
+    assert ways == {True, False}  # both ways were taken
+
+
 def test_hazards_are_those_intersecting_the_tile(
     served: tuple[str, SQLiteStore], busiest: tuple[int, int, int]
 ) -> None:
@@ -171,22 +200,42 @@ def test_polygons_land_where_the_hazard_is(
         assert original.buffer(tol).covers(lonlat.intersection(shapely.box(w, s, e, n)))
 
 
-def test_low_zoom_leaves_out_only_features_under_a_pixel(served: tuple[str, SQLiteStore]) -> None:
+def test_low_zoom_draws_hazards_under_a_pixel_as_dots(served: tuple[str, SQLiteStore]) -> None:
+    """Below the detail zoom a hazard of a pixel or more is its polygon; one under a
+    pixel is a dot near its centre, one dot per few pixels, status and review status,
+    whose ``count`` says how many it stands for: every hazard is drawn, once."""
     base, store = served
     z = 7
     hazards = list(store.records("hazard"))
     tiles = {
         tile_of(h.record.geometry.centroid.x, h.record.geometry.centroid.y, z) for h in hazards
     }
+    dotted = 0
     for x, y in sorted(tiles):
-        got = {f["properties"]["id"] for f in features(get_tile(base, f"hazards/{z}/{x}/{y}.pbf"), "hazards")}  # fmt: skip
+        got = features(get_tile(base, f"hazards/{z}/{x}/{y}.pbf"), "hazards")
+        polygons = {f["properties"]["id"] for f in got if f["geometry"]["type"] != "Point"}
+        dots = [f for f in got if f["geometry"]["type"] == "Point"]
         inside = intersecting(store, "hazard", lonlat_box(z, x, y))
         with_edge = intersecting(store, "hazard", lonlat_box(z, x, y, pad=BUFFER / EXTENT))
-        assert got <= set(with_edge)
         big = {i for i, rec in inside.items() if max(grid_size(rec.geometry, z)) >= PIXEL * 1.01}
-        small = {i for i, rec in inside.items() if max(grid_size(rec.geometry, z)) < PIXEL * 0.99}
-        assert big <= got, "a hazard of more than a pixel is missing"
-        assert not (small & got), "a hazard of less than a pixel was drawn"
+        small = {i for i, rec in with_edge.items() if max(grid_size(rec.geometry, z)) < PIXEL * 0.99}  # fmt: skip
+        assert big <= polygons <= set(with_edge), "a hazard of more than a pixel is not drawn"
+        assert not (small & polygons), "a hazard of less than a pixel was drawn as a polygon"
+        # each dot lies within its cell of the hazard it names, and has its status
+        w, s, e, n = lonlat_box(z, x, y)
+        for f in dots:
+            p, rec = f["properties"], with_edge[f["properties"]["id"]]
+            assert p["id"] not in big and p["count"] >= 1
+            assert (p["status"], p["review_status"]) == (rec.status.value, rec.review_status.value)
+            lonlat = grid_to_lonlat(np.array([f["geometry"]["coordinates"]], dtype=float), w, s, e, n)  # fmt: skip
+            near = shapely.box(*rec.geometry.bounds).buffer(2 * DOT_CELL * (e - w) / EXTENT)
+            assert near.contains(shapely.Point(lonlat[0]))
+        # every small hazard of the tile is counted once, and no more than those at its edge
+        counted = sum(f["properties"]["count"] for f in dots)
+        small_inside = {i for i in small if i in inside}
+        assert len(small_inside) <= counted <= len(set(with_edge) - polygons)
+        dotted += counted
+    assert dotted, "the scenario should have hazards under a pixel at zoom 7"
 
 
 def test_assets_with_kind_damage_and_blocked(

@@ -14,7 +14,6 @@ import json
 import logging
 import secrets
 import threading
-from collections.abc import Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -27,10 +26,12 @@ from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from clearfield import services
 from clearfield.api.alerts import submission_alerts
 from clearfield.api.batcher import SubmissionBatcher
+from clearfield.api.cache import UntilChange
 from clearfield.api.current_plan import CurrentPlan
 from clearfield.api.events import Broker
 from clearfield.api.plans import add_plans
 from clearfield.api.programme import add_programme
+from clearfield.api.tile_service import TileService
 from clearfield.api.tiles import make_tiles_router
 from clearfield.api.web import add_web
 from clearfield.domain.enums import ReviewStatus
@@ -45,7 +46,7 @@ from clearfield.domain.roles import (
 )
 from clearfield.errors import ClearfieldError, ImportRejected, NotFound
 from clearfield.export import stored_properties
-from clearfield.stats import blocked_assets, programme_stats
+from clearfield.stats import programme_stats
 from clearfield.store.base import Store
 from clearfield.users import (
     TOKEN_SECONDS,
@@ -87,13 +88,17 @@ def _error_answer(exc: ClearfieldError) -> tuple[int, dict[str, Any]]:
     return _STATUS.get(exc.code, 422), body
 
 
-def _warm(compute: Callable[[Store], Any], store: Store) -> None:
-    """Fill a cache ahead of the first request; a failure here is met again, and
-    reported, by the request that needs the answer."""
+def _warm(store: Store, current_plan: CurrentPlan, kept: UntilChange) -> None:
+    """Fill, ahead of the first dashboard, what it asks for first: the programme's
+    proportions that tile queries plan by, the current plan, the statistics (with the
+    blocked assets). A failure here is met again, and reported, by the request that
+    needs the answer."""
     try:
-        compute(store)
-    except Exception as exc:
-        logging.getLogger(__name__).debug("warming %s failed: %s", compute.__name__, exc)
+        store.tile_rows("hazard", (0.0, 0.0, 0.0, 0.0))
+        current_plan.get()
+        kept.get(("stats", None), lambda: programme_stats(store))
+    except Exception as exc:  # the store may close under it at shutdown
+        logging.getLogger(__name__).debug("warming the caches failed: %s", exc)
 
 
 def _error(exc: ClearfieldError) -> JSONResponse:
@@ -107,14 +112,18 @@ def create_app(database_url: str) -> FastAPI:
     broker = Broker()
     batcher = SubmissionBatcher(store, _error_answer)
     current_plan = CurrentPlan(store)
+    kept = UntilChange(store)
+    tiles = TileService(store, database_url)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
         broker.bind(asyncio.get_running_loop())
         # the first map asks for assets' blocked state, seconds of work on a large
         # programme: begin it now rather than when the first dashboard opens
-        threading.Thread(target=_warm, args=(blocked_assets, store), daemon=True).start()
+        threading.Thread(target=_warm, args=(store, current_plan, kept), daemon=True).start()
+        tiles.start()
         yield
+        tiles.close()
         batcher.close()
         store.close()
 
@@ -200,7 +209,7 @@ def create_app(database_url: str) -> FastAPI:
     def stats(by: str | None = None, user: User = me_) -> dict[str, Any]:
         """Land release statistics (DESIGN's stats contract), approved records only."""
         check(user.role, "stats")
-        return programme_stats(store, by=by)
+        return kept.get(("stats", by), lambda: programme_stats(store, by=by))
 
     def record_type(name: str) -> str:
         if name not in RECORD_TYPES:
@@ -347,9 +356,9 @@ def create_app(database_url: str) -> FastAPI:
         return event
 
     add_web(app, store, current_user)
-    app.include_router(make_tiles_router(store, current_user))
+    app.include_router(make_tiles_router(tiles, current_user))
     add_plans(app, store, broker, current_plan, current_user)
-    add_programme(app, store, current_plan, current_user)
+    add_programme(app, store, current_plan, kept, current_user)
 
     @app.get("/api/events")
     async def events(user: User = me_) -> StreamingResponse:

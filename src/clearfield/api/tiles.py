@@ -1,7 +1,8 @@
 """Mapbox vector tiles of hazards and assets for the dashboard: ``GET /api/tiles/...``.
 
-``make_tiles_router(store, current_user)`` returns the router; ``render_tile`` is the
-work behind it (the benchmark calls it directly). A tile is rendered from one R*Tree
+``make_tiles_router(tiles, current_user)`` returns the router; ``render_tile`` is the
+work behind it (run in worker processes by ``api.tile_service``; the benchmark calls
+it directly). A tile is rendered from one R*Tree
 query (``store.tile_rows``) and vectorised Shapely: every geometry of the tile is
 projected to Web Mercator (EPSG:3857) and to the tile's 4096 grid in one call, then
 clipped, simplified and snapped to the grid as arrays; only the MVT encoding walks
@@ -11,23 +12,26 @@ What a tile holds:
 
 - ``hazards`` layer: ``id``, ``status`` (SHA/CHA), ``review_status``, ``organisation``
   and ``remaining_m2`` (whole m² still to release, by the approved records; absent
-  when the hazard has no approved version, as MVT has no null);
+  when the hazard has no approved version, as MVT has no null); a low-zoom dot has
+  ``id``, ``status``, ``review_status`` and ``count``;
 - ``assets`` layer: ``id``, ``kind``, ``damage`` and ``blocked`` (remaining hazard
   ground in its access buffer, as ``stats.blocked_assets`` keeps it between changes);
 - current versions of any review status (the dashboard styles them by
   ``review_status``; only approved records count in ``remaining_m2`` and ``blocked``).
 
-Level of detail: below ``DETAIL_ZOOM`` features smaller than one screen pixel (of a
-512-pixel tile) on both sides are left out and the others are simplified by a pixel
-(Douglas-Peucker, topology kept); at every zoom coordinates snap to the 4096 grid and
+Level of detail: below ``DETAIL_ZOOM`` a hazard smaller than one screen pixel (of a
+512-pixel tile) both ways is a dot at the centre of its box, one dot per 4 × 4
+pixels, status and review status, with ``count`` (how many hazards it stands for) and
+the id of one of them, so a whole front line shows at low zoom without reading its polygons; assets
+under a pixel are left out; the other features are simplified by a pixel
+(Douglas-Peucker, topology kept). At every zoom coordinates snap to the 4096 grid and
 everything is clipped ``BUFFER`` grid units outside the tile, so strokes join across
 tile edges.
 
 Roles (``domain.roles``): an observer never receives a hazard polygon: each hazard is
 its centroid rounded to 0.01° (about a kilometre), a point, at every zoom, with
-``generalised: true`` (as ``GET /api/records/hazard`` does); below ``DETAIL_ZOOM`` the
-observer gets the points of the hazards a planner would see drawn (those of a pixel
-or more), not of every hazard. A field lead receives
+``generalised: true`` (as ``GET /api/records/hazard`` does); below ``DETAIL_ZOOM``
+these points are dots like a planner's. A field lead receives
 their own organisation's hazards only. Assets have no organisation: every role sees
 them.
 
@@ -52,18 +56,19 @@ from pyproj import Transformer
 
 from clearfield.domain.roles import check, sees_full_hazards, sees_record
 from clearfield.errors import ClearfieldError, NotFound
-from clearfield.stats import blocked_assets
 from clearfield.users import User
 
 __all__ = [
     "BUFFER",
     "DETAIL_ZOOM",
+    "DOT_CELL",
     "EXTENT",
     "LAYERS",
     "MAX_ZOOM",
     "PIXEL",
     "InvalidTile",
     "Tile",
+    "check_tile_request",
     "make_tiles_router",
     "render_tile",
 ]
@@ -78,6 +83,8 @@ PIXEL = EXTENT / 512
 """Grid units in one screen pixel of a 512-pixel vector tile (MapLibre's default size)."""
 DETAIL_ZOOM = 14
 """From this zoom up, no feature is left out for its size and nothing is simplified."""
+DOT_CELL = 4 * PIXEL
+"""Grid units of the square that one low-zoom dot stands for (a dot is ~5 pixels wide)."""
 MAX_ZOOM = 22
 OBSERVER_DECIMALS = 2
 """An observer's hazard is its centroid rounded to this many decimals of a degree."""
@@ -145,13 +152,18 @@ class Tile:
         return minx / _HALF * 180, lat(miny), maxx / _HALF * 180, lat(maxy)
 
 
+def check_tile_request(layer: str, user: User) -> None:
+    """Refuse a layer that does not exist, or a user who may not read the map."""
+    if layer not in LAYERS:
+        raise NotFound(f"no tile layer {layer!r}; one of {', '.join(LAYERS)}", record="tile")
+    check(user.role, "read")
+
+
 def render_tile(
     store: Any, layer: str, tile: Tile, user: User, blocked: frozenset[str] = frozenset()
 ) -> bytes:
     """The MVT of ``layer`` over ``tile`` as ``user`` may see it (``blocked``: asset ids)."""
-    if layer not in LAYERS:
-        raise NotFound(f"no tile layer {layer!r}; one of {', '.join(LAYERS)}", record="tile")
-    check(user.role, "read")
+    check_tile_request(layer, user)
     generalise = layer == "hazards" and not sees_full_hazards(user.role)
     # an observer's rounded centroid may fall up to half a rounding step outside its polygon
     pad = 0.5 * 10**-OBSERVER_DECIMALS if generalise else 0.0
@@ -159,27 +171,37 @@ def render_tile(
     min_size = (0.0, 0.0)
     if layer == "hazards" and tile.z < DETAIL_ZOOM:
         # a degree of latitude is at least as many grid units as a degree of longitude
-        # (Mercator stretches it by sec φ ≥ 1): these sizes leave out only what _fit would
+        # (Mercator stretches it by sec φ ≥ 1): what is under these sizes is under a pixel
         px = PIXEL * 360.0 / (EXTENT * 2**tile.z)
         min_size = (px, px * math.cos(math.radians(max(abs(south), abs(north)))))
     box = (west - pad, south - pad, east + pad, north + pad)
     rows = store.tile_rows(LAYERS[layer], box, min_size)
     if layer == "hazards":
         rows = [r for r in rows if sees_record(user.role, user.organisation, r[3])]
-    geoms = shapely.from_wkb([r[4] for r in rows]) if rows else np.empty(0, dtype=object)
-    tiny = np.zeros(len(geoms), dtype=bool)
+    # under a pixel (at low zoom): a dot at the box's centre, the geometry never read
+    dots = np.fromiter((r[4] is None for r in rows), dtype=bool, count=len(rows))
+    geoms = np.empty(len(rows), dtype=object)
+    if (~dots).any():
+        geoms[~dots] = shapely.from_wkb([r[4] for r, d in zip(rows, dots, strict=True) if not d])
+    if dots.any():
+        geoms[dots] = shapely.points(np.array([r[7:9] for r in rows], dtype=float)[dots])
     if generalise and len(geoms):
-        if tile.z < DETAIL_ZOOM:  # the hazards a planner sees at this zoom, as points
-            b = shapely.bounds(_project(geoms, tile))
-            tiny = (b[:, 2] - b[:, 0] < PIXEL) & (b[:, 3] - b[:, 1] < PIXEL)
         centres = np.round(shapely.get_coordinates(shapely.centroid(geoms)), OBSERVER_DECIMALS)
         geoms = shapely.points(centres)
-    geoms, keep = _fit(_project(geoms, tile), tile.z)
-    keep &= ~tiny
+        dots[:] = tile.z < DETAIL_ZOOM  # at low zoom, as many as a planner's dots
+    projected = _project(geoms, tile)
+    if layer == "hazards" and tile.z < DETAIL_ZOOM:  # the store's test is by degrees
+        b = shapely.bounds(projected)
+        under = ~dots & (b[:, 2] - b[:, 0] < PIXEL) & (b[:, 3] - b[:, 1] < PIXEL)
+        projected[under] = shapely.points((b[under, 0] + b[under, 2]) / 2, (b[under, 1] + b[under, 3]) / 2)  # fmt: skip
+        dots |= under
+    geoms, keep = _fit(projected, tile.z)
+    counts = _one_dot_per_pixel(geoms, keep & dots, rows)
+    keep &= ~dots | np.isin(np.arange(len(rows)), list(counts))
     if layer == "hazards":
         features = [
-            _feature(g, _hazard_properties(r, generalise))
-            for r, g, k in zip(rows, geoms, keep, strict=True)
+            _feature(g, _hazard_properties(r, generalise, counts.get(i)))
+            for i, (r, g, k) in enumerate(zip(rows, geoms, keep, strict=True))
             if k
         ]
     else:
@@ -196,9 +218,10 @@ def render_tile(
     )
 
 
-def make_tiles_router(store: Any, current_user_dependency: Callable[..., Any]) -> APIRouter:
-    """``GET /api/tiles/{layer}/{z}/{x}/{y}.pbf`` over ``store`` (a store with
-    ``tile_rows``), for the user ``current_user_dependency`` returns."""
+def make_tiles_router(tiles: Any, current_user_dependency: Callable[..., Any]) -> APIRouter:
+    """``GET /api/tiles/{layer}/{z}/{x}/{y}.pbf`` from ``tiles`` (an
+    :class:`~clearfield.api.tile_service.TileService`), for the user
+    ``current_user_dependency`` returns."""
     router = APIRouter(tags=["tiles"])
     user_ = Depends(current_user_dependency)
 
@@ -207,19 +230,21 @@ def make_tiles_router(store: Any, current_user_dependency: Callable[..., Any]) -
         response_class=Response,
         responses={200: {"content": {MEDIA_TYPE: {}}, "description": "A Mapbox vector tile."}},
     )
-    def tile(layer: str, z: int, x: int, y: int, user: User = user_) -> Response:
+    async def tile(layer: str, z: int, x: int, y: int, user: User = user_) -> Response:
         """A Mapbox vector tile (v2, extent 4096) of ``hazards`` or ``assets``; an empty
         tile is a 200 with the empty layer. Observers get hazards as points."""
         t = Tile.checked(z, x, y)
-        ids = frozenset(blocked_assets(store)) if layer == "assets" else frozenset()
-        body = render_tile(store, layer, t, user, ids)
+        check_tile_request(layer, user)
+        body = await tiles.tile(layer, t, user)
         return Response(body, media_type=MEDIA_TYPE, headers={"Cache-Control": CACHE_CONTROL})
 
     return router
 
 
-def _hazard_properties(row: tuple[Any, ...], generalised: bool) -> dict[str, Any]:
-    rid, review_status, status, organisation, _, remaining, _ = row
+def _hazard_properties(
+    row: tuple[Any, ...], generalised: bool, count: int | None
+) -> dict[str, Any]:
+    rid, review_status, status, organisation, _, remaining, *_ = row
     props: dict[str, Any] = {
         "id": rid,
         "status": status,
@@ -230,7 +255,28 @@ def _hazard_properties(row: tuple[Any, ...], generalised: bool) -> dict[str, Any
         props["remaining_m2"] = round(remaining)
     if generalised:
         props["generalised"] = True
+    if count is not None:  # a dot: what it is and how many, not one hazard's details
+        props["count"] = count
+        props.pop("organisation")
+        props.pop("remaining_m2", None)
     return props
+
+
+def _one_dot_per_pixel(
+    geoms: np.ndarray, dots: np.ndarray, rows: list[tuple[Any, ...]]
+) -> dict[int, int]:
+    """One dot per ``DOT_CELL``, status and review status, standing for all of them:
+    {index of the dot kept: how many hazards it stands for}. A low-zoom tile of a
+    programme holds tens of thousands of hazards under a pixel each; a few thousand dots
+    draw the same picture."""
+    which = np.flatnonzero(dots)
+    if not len(which):
+        return {}
+    xy = shapely.get_coordinates(geoms[which])
+    cells: dict[tuple[Any, ...], list[int]] = {}
+    for i, (x, y) in zip(which.tolist(), (xy // DOT_CELL).tolist(), strict=True):
+        cells.setdefault((x, y, rows[i][1], rows[i][2]), []).append(i)
+    return {members[0]: len(members) for members in cells.values()}
 
 
 def _feature(geometry: Any, properties: dict[str, Any]) -> dict[str, Any]:
@@ -275,9 +321,10 @@ def _fit(geoms: np.ndarray, z: int) -> tuple[np.ndarray, np.ndarray]:
         bad = ~shapely.is_valid(clipped)  # the fast clip does not promise valid output
         clipped[bad] = shapely.make_valid(clipped[bad])
         geoms[crosses] = clipped
+    shapes = keep & ~points  # (the encoder rounds a point to the grid)
     if z < DETAIL_ZOOM:
-        geoms[keep] = shapely.simplify(geoms[keep], PIXEL, preserve_topology=True)
-    geoms[keep] = shapely.orient_polygons(shapely.set_precision(geoms[keep], 1.0), exterior_cw=True)
+        geoms[shapes] = shapely.simplify(geoms[shapes], PIXEL, preserve_topology=True)
+    geoms[shapes] = shapely.orient_polygons(shapely.set_precision(geoms[shapes], 1.0), exterior_cw=True)  # fmt: skip
     mixed = keep & (shapely.get_type_id(geoms) == _GEOMETRYCOLLECTION)
     for i in np.flatnonzero(mixed):
         geoms[i] = _largest_dimension(geoms[i])

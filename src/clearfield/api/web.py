@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
@@ -19,15 +20,25 @@ from clearfield.domain.roles import check
 from clearfield.store.base import Store
 from clearfield.users import User
 
-__all__ = ["WEB", "add_web"]
+__all__ = ["WEB", "add_web", "programme_extent"]
 
 WEB = Path(__file__).parents[1] / "web"
 _EMPTY = {"type": "FeatureCollection", "features": []}
 BASEMAP_LAYERS = ("districts", "roads", "rivers", "settlements", "front_line", "bridges")
 
 
+def programme_extent(centres: list[tuple[float, float]]) -> list[float] | None:
+    """The box around the middle 99% of these points (each way), or None for none."""
+    if not centres:
+        return None
+    xy = np.asarray(centres, dtype=float)
+    lo, hi = np.percentile(xy, [0.5, 99.5], axis=0)
+    return [round(float(v), 6) for v in (lo[0], lo[1], hi[0], hi[1])]
+
+
 def add_web(app: FastAPI, store: Store, current_user: Any) -> None:
-    """Serve ``/`` (dashboard), ``/login``, ``/static/...`` and ``GET /api/basemap``."""
+    """Serve ``/`` (dashboard), ``/login``, ``/static/...``, ``GET /api/basemap`` and
+    ``GET /api/extent``."""
     router = APIRouter()
 
     @router.get("/api/basemap")
@@ -43,6 +54,15 @@ def add_web(app: FastAPI, store: Store, current_user: Any) -> None:
             except ValueError:
                 out[name] = _EMPTY
         return out
+
+    @router.get("/api/extent")
+    def extent(user: User = Depends(current_user)) -> dict[str, Any]:
+        """Where the programme is: ``bbox`` [west, south, east, north] around the middle
+        99% of its records (a stray record, e.g. with swapped coordinates, does not
+        stretch it), or null when nothing is stored. The map opens on it, so its first
+        tiles are the ones it shows."""
+        check(user.role, "read")
+        return {"bbox": programme_extent(store.extent_sample())}
 
     app.include_router(router)
     if not WEB.is_dir():

@@ -128,9 +128,9 @@ async function main() {
     notice(failed ? `Could not refresh: ${failed.reason.message}` : "");
   }
 
-  // First load: the tiles and queue do not wait for the map (WebGL can be slow or absent)
-  refresh();
-  refreshPlan();
+  // First load: the map's requests go first (a browser opens six connections to a
+  // server, one of them for the events); the panels do not wait for the map (WebGL can
+  // be slow or absent)
   map.start().then(
     () => { mapReady = true; },
     (err) => {
@@ -139,6 +139,8 @@ async function main() {
       $("#map").textContent = `The map cannot be shown in this browser (${err.message}).`;
     },
   );
+  refresh();
+  refreshPlan();
 
   let connectedBefore = false;
   setLive("connecting");

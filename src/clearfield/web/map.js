@@ -64,8 +64,10 @@ const RECORD_LAYERS = [
   { id: "hazards-line", type: "line", source: "hazards", filter: POLYGON,
     paint: { "line-color": hazardColour, "line-width": 1.5 } },
   { id: "hazards-point", type: "circle", source: "hazards", filter: POINT,
-    paint: { "circle-color": hazardColour, "circle-radius": 7, "circle-opacity": 0.8,
-      "circle-stroke-color": "#ffffff", "circle-stroke-width": 1 } },
+    // a low-zoom dot (with "count") stands for the hazards under one pixel
+    paint: { "circle-color": hazardColour, "circle-opacity": 0.8,
+      "circle-radius": ["case", ["has", "count"], 2.5, 7],
+      "circle-stroke-color": "#ffffff", "circle-stroke-width": ["case", ["has", "count"], 0, 1] } },
   { id: "assets-blocked", type: "line", source: "assets", filter: ["all", IS_BLOCKED, ["!", POINT]],
     paint: { "line-color": BLOCKED, "line-width": 6 } },
   { id: "assets-fill", type: "fill", source: "assets", filter: POLYGON,
@@ -99,17 +101,14 @@ export const GROUPS = {
   context: CONTEXT.flatMap((name) => contextLayers(name).map((l) => l.id)),
 };
 
-/**
- * Does the server serve vector tiles? One tile answers it: a deep-zoom tile at the
- * corner of the world, which holds nothing and so costs the server one empty index
- * probe (a zoom-0 tile would render the whole programme).
- */
-async function hasTiles() {
+const FIT = { padding: 40, maxZoom: 15 };
+
+/** The programme's extent, [west, south, east, north], or null (nothing stored yet). */
+async function programmeExtent() {
   try {
-    const r = await fetch("/api/tiles/hazards/22/0/0.pbf");
-    return r.ok;
+    return (await api("/api/extent")).bbox;
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -123,22 +122,20 @@ export class RecordMap {
   }
 
   async start() {
-    this.mode = (await hasTiles()) ? "tiles" : "geojson";
-    this.container.dataset.mode = this.mode;
+    const extent = await programmeExtent();
     const sources = { selection: { type: "geojson", data: EMPTY } };
     for (const name of CONTEXT) sources[`ctx-${name}`] = { type: "geojson", data: EMPTY };
     for (const name of ["hazards", "assets"]) sources[name] = this.recordSource(name);
     const layers = [
       { id: "background", type: "background", paint: { "background-color": "#eef0e6" } },
       ...CONTEXT.flatMap(contextLayers),
-      ...RECORD_LAYERS.map((l) => (this.mode === "tiles" && l.source !== "selection"
-        ? { ...l, "source-layer": l.source } : l)),
+      ...RECORD_LAYERS.map((l) => (l.source !== "selection" ? { ...l, "source-layer": l.source } : l)),
     ];
     this.map = new maplibregl.Map({
       container: this.container,
       style: { version: 8, sources, layers },
-      center: [0, 20],
-      zoom: 1,
+      // open on the programme, so the first tiles asked for are the ones shown
+      ...(extent ? { bounds: extent, fitBoundsOptions: FIT } : { center: [0, 20], zoom: 1 }),
       attributionControl: false,
       // Tiles are same-origin GETs: the session cookie goes with them, no header needed
     });
@@ -151,13 +148,13 @@ export class RecordMap {
       const hit = this.map.queryRenderedFeatures(e.point, { layers: Object.keys(CLICKABLE) });
       this.map.getCanvas().style.cursor = hit.length ? "pointer" : "";
     });
+    this.fitted = Boolean(extent);
     await new Promise((resolve) => this.map.once("load", resolve));
     this.container.dataset.ready = "true";
-    await Promise.allSettled([this.loadBasemap(), this.refresh()]);
+    await this.loadBasemap();
   }
 
   recordSource(name) {
-    if (this.mode === "geojson") return { type: "geojson", data: EMPTY };
     return { type: "vector", tiles: [this.tileUrl(name)], minzoom: 0, maxzoom: 14 };
   }
 
@@ -181,28 +178,21 @@ export class RecordMap {
 
   /** Reload hazards and assets (after a review or a submission). */
   async refresh() {
-    if (this.mode === "tiles") {
-      this.version += 1;
-      for (const name of ["hazards", "assets"]) this.map.getSource(name).setTiles([this.tileUrl(name)]);
-      if (!this.fitted) this.fit([await api("/api/records/hazard?limit=1000")]);
-      return;
-    }
-    const [hazards, assets] = await Promise.all([
-      api("/api/records/hazard?limit=10000"),
-      api("/api/records/asset?limit=10000"),
-    ]);
-    this.map.getSource("hazards").setData(hazards);
-    this.map.getSource("assets").setData(assets);
-    this.fit([hazards, assets]);
+    this.version += 1;
+    for (const name of ["hazards", "assets"]) this.map.getSource(name).setTiles([this.tileUrl(name)]);
+    if (!this.fitted) this.frame(await programmeExtent());
   }
 
   /** Frame the data the first time there is some; later refreshes keep the user's view. */
   fit(collections) {
     if (this.fitted) return;
-    const box = bounds(collections.filter(Boolean).flatMap((fc) => fc.features || []));
-    if (!box) return;
+    this.frame(bounds(collections.filter(Boolean).flatMap((fc) => fc.features || [])));
+  }
+
+  frame(box) {
+    if (this.fitted || !box) return;
     this.fitted = true;
-    this.map.fitBounds(box, { padding: 40, maxZoom: 15, duration: 0 });
+    this.map.fitBounds(box, { ...FIT, duration: 0 });
   }
 
   click(e) {
