@@ -15,6 +15,7 @@ import pytest
 import shapely
 
 from clearfield import services
+from clearfield.api.web import programme_extent
 from clearfield.users import add_user
 from common import X0, Y0, activity, base_programme, feature, organisation, square
 from server import Listener, login, running
@@ -90,6 +91,22 @@ def test_health_and_authentication(server: tuple[str, Path]) -> None:
     with _client(base, "observer") as c:
         stats = c.get("/api/stats").json()
         assert stats["hazards"]["count"] == 1
+
+
+def test_extent_frames_the_programme(server: tuple[str, Path]) -> None:
+    base, _ = server
+    with _client(base, "observer") as c:
+        w, s, e, n = c.get("/api/extent").json()["bbox"]
+    assert w <= X0 + 0.001 <= e and s <= Y0 + 0.001 <= n  # the accident and hazard
+    assert e - w < 1 and n - s < 1
+    assert httpx.get(f"{base}/api/extent").status_code == 401
+
+
+def test_a_stray_record_does_not_stretch_the_extent() -> None:
+    grid = [(30 + i / 100, 48 + j / 100) for i in range(30) for j in range(30)]
+    w, s, e, n = programme_extent([*grid, (-48.0, -30.0)])  # one with swapped coordinates
+    assert (w, s) >= (30, 48) and (e, n) <= (30.3, 48.3)
+    assert programme_extent([]) is None
 
 
 def _submission(rid: str, **kw: Any) -> dict[str, Any]:
