@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from clearfield.domain.access import blocking
+from clearfield.domain.access import near as access_near
 from clearfield.domain.accounting import remaining_ground
 from clearfield.domain.enums import AssetCondition, HazardStatus, ReleaseCategory, TeamKind
 from clearfield.store.base import Store
@@ -128,7 +129,8 @@ def _blocked_assets(store: Store) -> dict[str, list[str]]:
     hazards = store.open_hazards()
     # A hazard polygon contains its remaining ground, so hazards whose whole polygon is
     # out of every buffer cannot block: only the others need their remainder computed.
-    near = {h for ids in blocking(assets, hazards).values() for h in ids}
+    close = access_near(assets, hazards)  # by boxes in degrees, then exactly in metres
+    near = {h for ids in blocking(assets, [h for h in hazards if h[0] in close]).values() for h in ids}  # fmt: skip
     releases = store.approved_releases(near)
     remaining = []
     for rid, hazard in hazards:

@@ -21,7 +21,32 @@ from shapely.geometry.base import BaseGeometry
 
 from clearfield.domain.geometry import local_metric, project
 
-__all__ = ["blocking"]
+__all__ = ["blocking", "near"]
+
+_M_PER_DEGREE = 110_000.0  # fewer than any degree of latitude has (110.6 to 111.7 km)
+
+
+def near(
+    assets: Sequence[tuple[str, BaseGeometry, float]],
+    hazards: Sequence[tuple[str, BaseGeometry]],
+) -> set[str]:
+    """Ids of the hazards whose box comes within an asset's buffer of the asset's box,
+    in degrees: a superset of those that can block, found without projecting the
+    programme's every hazard (tens of thousands) to metres."""
+    if not assets or not hazards:
+        return set()
+    boxes = shapely.bounds(np.asarray([g for _, g, _ in assets], dtype=object))
+    buffers = np.asarray([b for _, _, b in assets], dtype=float)
+    dlat = buffers / _M_PER_DEGREE
+    # a degree of longitude shrinks with the cosine of the latitude nearest the pole
+    polemost = np.minimum(np.maximum(np.abs(boxes[:, 1]), np.abs(boxes[:, 3])), 89.0)
+    dlon = dlat / np.cos(np.radians(polemost))
+    zones = shapely.box(
+        boxes[:, 0] - dlon, boxes[:, 1] - dlat, boxes[:, 2] + dlon, boxes[:, 3] + dlat
+    )
+    tree = shapely.STRtree(np.asarray([g for _, g in hazards], dtype=object))
+    _, hi = tree.query(zones, predicate="intersects")
+    return {hazards[j][0] for j in np.unique(hi).tolist()}
 
 
 def blocking(
