@@ -231,6 +231,7 @@ class _Checker:
 
     def __init__(self, record: str):
         self.record = record
+        self.dims: int | None = None  # numbers in the first position (2, or 3 with altitude)
 
     def fail(self, message: str) -> None:
         raise RecordError(message, record=self.record, field="geometry")
@@ -242,6 +243,13 @@ class _Checker:
     def position(self, pos: Any, where: str) -> tuple[float, float]:
         if not isinstance(pos, list) or len(pos) not in (2, 3):
             self.fail(f"{where}: a position must be [longitude, latitude] or with altitude")
+        if self.dims is None:
+            self.dims = len(pos)
+        elif len(pos) != self.dims:
+            self.fail(
+                f"{where}: {len(pos)} numbers where the first position has {self.dims}; "
+                "give an altitude at every position or at none"
+            )
         for v in pos:
             if isinstance(v, bool) or not isinstance(v, int | float):
                 self.fail(f"{where}: coordinate {v!r} is not a number")

@@ -501,6 +501,8 @@ def _fast_geometries(
             np.abs(bounds[:, [1, 3]]) <= 90
         ).all(axis=1)
     ok[ok] &= shapely.is_valid(geoms[ok])
+    # with altitudes GEOS pads positions that lack one: the exact walk insists on all or none
+    ok[ok] &= ~shapely.has_z(geoms[ok])
     types = shapely.get_type_id(geoms)
     polygonal = np.isin(types, (3, 6))
     ok[ok & polygonal] &= shapely.area(geoms[ok & polygonal]) > 0
