@@ -147,3 +147,43 @@ def test_late_tasks(base: str) -> None:
         assert nts["task"] not in {x["task"] for x in late_tasks(store, later)}
     finally:
         store.close()
+
+
+def test_teams_at_their_current_task(base: str) -> None:
+    """Each team is a point on the hazard or asset of its task under way today, or of
+    its next; a field lead sees their own organisation's teams, an observer rounded
+    places."""
+    _planned(base)
+    with login(base, "planner", PASSWORD) as c:
+        plan = c.get("/api/plans/current/plan.json").json()
+        at_work = c.get("/api/teams/current").json()
+    today = date.fromisoformat(at_work["as_of"])
+    day = (today - date.fromisoformat(plan["start_date"])).days
+    expected = {}
+    for a in sorted(plan["assignments"], key=lambda a: a["start_day"]):
+        if a["end_day"] > day:  # under way, or the next one
+            expected.setdefault(a["team"], (a["task"], "at work" if a["start_day"] <= day else "on the way"))  # fmt: skip
+    got = {f["properties"]["team"]: (f["properties"]["task"], f["properties"]["state"]) for f in at_work["features"]}  # fmt: skip
+    assert got == expected and got
+    store = services.open_store(DB["url"])
+    try:
+        places = {s.record.id: s.record.geometry for t in ("hazard", "asset") for s in store.records(t)}  # fmt: skip
+        org = next(s.record.organisation for s in store.records("team") if s.record.id == next(iter(got)))  # fmt: skip
+        if store.user("lead") is None:
+            add_user(store, "lead", "field_lead", org, PASSWORD, actor="t")
+    finally:
+        store.close()
+    for f in at_work["features"]:
+        where = places[f["properties"]["subject"]]
+        point = shapely.geometry.shape(f["geometry"])
+        assert where.distance(point) < 1e-5, f["properties"]  # on it, to a metre
+    with login(base, "lead", PASSWORD) as c:
+        mine = c.get("/api/teams/current").json()["features"]
+    assert mine and all(f["properties"]["organisation"] == org for f in mine)
+    assert len(mine) == sum(f["properties"]["organisation"] == org for f in at_work["features"])
+    with login(base, "observer", PASSWORD) as c:
+        seen = c.get("/api/teams/current").json()["features"]
+    assert len(seen) == len(at_work["features"])
+    for f in seen:
+        x, y = f["geometry"]["coordinates"]
+        assert (round(x, 2), round(y, 2)) == (x, y) and f["properties"]["generalised"] is True

@@ -54,6 +54,7 @@ CASES = [
     ("plan file", "GET", "/api/plans/current/plan.json", None, set(ROLES)),
     ("problem file", "GET", "/api/plans/current/problem.json", None, set(ROLES)),
     ("tiles", "GET", "/api/tiles/hazards/0/0/0.pbf", None, set(ROLES)),
+    ("released tiles", "GET", "/api/tiles/released/3/4/2.pbf", None, set(ROLES)),
     ("start plan", "POST", "/api/plans", {"time_limit": 0}, PLANNERS),
     ("who am I", "GET", "/api/me", None, set(ROLES)),
 ]

@@ -339,6 +339,26 @@ def test_the_plan_charts_and_kpis_show_the_current_plan(browser: Browser, planne
     page.context.close()
 
 
+def test_the_map_shows_teams_and_released_land(browser: Browser, planned: str) -> None:
+    """Teams at their current task (from the plan) and released land (from tiles) are
+    layers of the map, each with its toggle."""
+    page, errors = _sign_in(browser, planned, "planner")
+    with _client(planned, "planner") as c:
+        teams = c.get("/api/teams/current").json()["features"]
+    assert teams
+    page.wait_for_function("() => window.clearfieldMap?.loaded() && window.clearfieldMap.areTilesLoaded()")  # fmt: skip
+    drawn = "() => window.clearfieldMap.queryRenderedFeatures({layers: ['teams']}).length"
+    page.wait_for_function(f"() => ({drawn})() > 0")
+    assert 0 < page.evaluate(drawn) <= len(teams)
+    assert page.evaluate("() => Boolean(window.clearfieldMap.getLayer('released-fill'))")
+    page.uncheck("#toggle-teams")
+    assert page.evaluate("() => window.clearfieldMap.getLayoutProperty('teams', 'visibility')") == "none"  # fmt: skip
+    page.check("#toggle-released")
+    page.screenshot(path=ARTIFACTS / "map-teams.png")
+    assert errors == []
+    page.context.close()
+
+
 def test_plan_now_updates_the_kpis_when_the_plan_event_arrives(
     browser: Browser, planned: str
 ) -> None:

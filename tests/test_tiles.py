@@ -259,6 +259,37 @@ def test_assets_with_kind_damage_and_blocked(
     assert any(f["properties"]["blocked"] for f in got) or not (ids & blocked)
 
 
+def test_released_land_is_the_approved_releases_by_category(
+    served: tuple[str, SQLiteStore],
+) -> None:
+    """The ``released`` layer: the approved (counted) release activities touching the
+    tile, each with its category; a field lead gets their own organisation's."""
+    base, store = served
+    counted = [s.record for s in store.records("activity", counted_only=True)]
+    assert counted, "the scenario should have approved releases"
+    z = DETAIL_Z
+    (x, y), _ = Counter(tile_of(a.geometry.centroid.x, a.geometry.centroid.y, z) for a in counted).most_common(1)[0]  # fmt: skip
+    got = features(get_tile(base, f"released/{z}/{x}/{y}.pbf"), "released")
+    inside = shapely.box(*lonlat_box(z, x, y))
+    with_edge = shapely.box(*lonlat_box(z, x, y, pad=BUFFER / EXTENT))
+    must = {a.id for a in counted if a.geometry.intersects(inside)}
+    may = {a.id: a for a in counted if shapely.box(*a.geometry.bounds).intersects(with_edge)}
+    ids = {f["properties"]["id"] for f in got}
+    assert must <= ids <= set(may) and must
+    for f in got:
+        a = may[f["properties"]["id"]]
+        assert f["properties"]["category"] == a.kind.release.value
+        assert f["properties"]["organisation"] == a.organisation
+    org = Counter(f["properties"]["organisation"] for f in got).most_common(1)[0][0]
+    mine = features(get_tile(base, f"released/{z}/{x}/{y}.pbf", "field_lead", org), "released")
+    assert {f["properties"]["id"] for f in mine} == {
+        f["properties"]["id"] for f in got if f["properties"]["organisation"] == org
+    }
+    # what was never approved is not released
+    never = {s.record.id for s in store.records("activity")} - {a.id for a in counted}
+    assert not (ids & never)
+
+
 def test_observers_never_get_a_hazard_polygon(
     served: tuple[str, SQLiteStore], busiest: tuple[int, int, int]
 ) -> None:

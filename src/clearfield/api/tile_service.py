@@ -128,8 +128,7 @@ class TileService:
 def _view(layer: str, user: User) -> tuple[bool, str | None]:
     """What of a tile depends on the user: hazards generalised or not, and a field
     lead's organisation (assets are the same for everyone)."""
-    if layer != "hazards":
+    if layer == "assets":
         return True, None
-    return sees_full_hazards(user.role), (
-        user.organisation if user.role is Role.FIELD_LEAD else None
-    )
+    organisation = user.organisation if user.role is Role.FIELD_LEAD else None
+    return layer != "hazards" or sees_full_hazards(user.role), organisation

@@ -16,14 +16,18 @@ What a tile holds:
   ``id``, ``status``, ``review_status`` and ``count``;
 - ``assets`` layer: ``id``, ``kind``, ``damage`` and ``blocked`` (remaining hazard
   ground in its access buffer, as ``stats.blocked_assets`` keeps it between changes);
-- current versions of any review status (the dashboard styles them by
-  ``review_status``; only approved records count in ``remaining_m2`` and ``blocked``).
+- ``released`` layer: ``id``, ``category`` (cancelled, reduced or cleared, by the
+  activity: non-technical survey, technical survey, clearance) and ``organisation`` of
+  every approved release activity (the version that counts), as drawn by the team;
+- hazards and assets: current versions of any review status (the dashboard styles
+  them by ``review_status``; only approved records count in ``remaining_m2`` and
+  ``blocked``).
 
 Level of detail: below ``DETAIL_ZOOM`` a hazard smaller than one screen pixel (of a
 512-pixel tile) both ways is a dot at the centre of its box, one dot per 4 × 4
 pixels, status and review status, with ``count`` (how many hazards it stands for) and
 the id of one of them, so a whole front line shows at low zoom without reading its polygons; assets
-under a pixel are left out; the other features are simplified by a pixel
+and released land under a pixel are left out; the other features are simplified by a pixel
 (Douglas-Peucker, topology kept). At every zoom coordinates snap to the 4096 grid and
 everything is clipped ``BUFFER`` grid units outside the tile, so strokes join across
 tile edges.
@@ -32,11 +36,12 @@ Roles (``domain.roles``): an observer never receives a hazard polygon: each haza
 its centroid rounded to 0.01° (about a kilometre), a point, at every zoom, with
 ``generalised: true`` (as ``GET /api/records/hazard`` does); below ``DETAIL_ZOOM``
 these points are dots like a planner's. A field lead receives
-their own organisation's hazards only. Assets have no organisation: every role sees
-them.
+their own organisation's hazards and released land only. Assets have no
+organisation: every role sees them. Released land is safe ground: every role sees
+it drawn.
 
 An empty tile is a 200 with a valid tile holding the empty layer (not a 204), so
-clients handle every tile alike. A layer other than ``hazards``/``assets`` is a 404
+clients handle every tile alike. A layer other than these three is a 404
 (``NOT_FOUND``); a tile outside the pyramid (z not in 0..22, x or y not in
 0..2^z - 1) is a 422 (``INVALID_TILE``), both in the API's JSON error shape.
 """
@@ -54,6 +59,7 @@ import shapely
 from fastapi import APIRouter, Depends, Response
 from pyproj import Transformer
 
+from clearfield.domain.enums import ActivityKind
 from clearfield.domain.roles import check, sees_full_hazards, sees_record
 from clearfield.errors import ClearfieldError, NotFound
 from clearfield.users import User
@@ -73,7 +79,7 @@ __all__ = [
     "render_tile",
 ]
 
-LAYERS = {"hazards": "hazard", "assets": "asset"}
+LAYERS = {"hazards": "hazard", "assets": "asset", "released": "activity"}
 """Layer name → the record type it draws."""
 EXTENT = 4096
 """Grid units across a tile."""
@@ -96,6 +102,7 @@ _HALF = math.pi * _RADIUS  # half the width of the Web Mercator world, metres
 _MAX_LAT = 85.05112877980659
 _TO_MERCATOR = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
 _POINT, _GEOMETRYCOLLECTION = 0, 7
+_RELEASE = {kind.value: kind.release.value for kind in ActivityKind}
 
 
 class InvalidTile(ClearfieldError):
@@ -169,15 +176,17 @@ def render_tile(
     pad = 0.5 * 10**-OBSERVER_DECIMALS if generalise else 0.0
     west, south, east, north = tile.lonlat_bounds(BUFFER)
     min_size = (0.0, 0.0)
-    if layer == "hazards" and tile.z < DETAIL_ZOOM:
+    if layer != "assets" and tile.z < DETAIL_ZOOM:
         # a degree of latitude is at least as many grid units as a degree of longitude
         # (Mercator stretches it by sec φ ≥ 1): what is under these sizes is under a pixel
         px = PIXEL * 360.0 / (EXTENT * 2**tile.z)
         min_size = (px, px * math.cos(math.radians(max(abs(south), abs(north)))))
     box = (west - pad, south - pad, east + pad, north + pad)
-    rows = store.tile_rows(LAYERS[layer], box, min_size)
-    if layer == "hazards":
+    rows = store.tile_rows(LAYERS[layer], box, min_size, counted=layer == "released")
+    if layer != "assets":
         rows = [r for r in rows if sees_record(user.role, user.organisation, r[3])]
+    if layer == "released":  # land released under a pixel is not drawn at all
+        rows = [r for r in rows if r[2] in _RELEASE and r[4] is not None]
     # under a pixel (at low zoom): a dot at the box's centre, the geometry never read
     dots = np.fromiter((r[4] is None for r in rows), dtype=bool, count=len(rows))
     geoms = np.empty(len(rows), dtype=object)
@@ -202,6 +211,12 @@ def render_tile(
         features = [
             _feature(g, _hazard_properties(r, generalise, counts.get(i)))
             for i, (r, g, k) in enumerate(zip(rows, geoms, keep, strict=True))
+            if k
+        ]
+    elif layer == "released":
+        features = [
+            _feature(g, {"id": r[0], "category": _RELEASE[r[2]], "organisation": r[3]})
+            for r, g, k in zip(rows, geoms, keep, strict=True)
             if k
         ]
     else:
@@ -231,8 +246,9 @@ def make_tiles_router(tiles: Any, current_user_dependency: Callable[..., Any]) -
         responses={200: {"content": {MEDIA_TYPE: {}}, "description": "A Mapbox vector tile."}},
     )
     async def tile(layer: str, z: int, x: int, y: int, user: User = user_) -> Response:
-        """A Mapbox vector tile (v2, extent 4096) of ``hazards`` or ``assets``; an empty
-        tile is a 200 with the empty layer. Observers get hazards as points."""
+        """A Mapbox vector tile (v2, extent 4096) of ``hazards``, ``assets`` or
+        ``released`` land; an empty tile is a 200 with the empty layer. Observers get
+        hazards as points."""
         t = Tile.checked(z, x, y)
         check_tile_request(layer, user)
         body = await tiles.tile(layer, t, user)

@@ -211,4 +211,6 @@ class Store(Protocol):
         record_type: str,
         bbox: tuple[float, float, float, float],
         min_size: tuple[float, float] = (0.0, 0.0),
+        *,
+        counted: bool = False,
     ) -> list[tuple[Any, ...]]: ...

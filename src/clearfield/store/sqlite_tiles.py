@@ -31,10 +31,11 @@ TILE_COLUMNS = (
 """The columns of :meth:`TileQueries.tile_rows`' tuples, in order."""
 
 
-def _sql(record_type: str, drive: str) -> str:
+def _sql(record_type: str, drive: str, version: str) -> str:
     """The tile query for a type, driven by the R*Tree (``rtree``) or by the type's
-    records (``type``). CROSS JOIN: SQLite keeps the order written, so the first table
-    drives. Only hazards have an account, only assets a damage level."""
+    records (``type``), of the ``is_current`` or ``is_counted`` versions. CROSS JOIN:
+    SQLite keeps the order written, so the first table drives. Only hazards have an
+    account, only assets a damage level."""
     hazard = record_type == "hazard"
     remaining = "a.remaining_m2" if hazard else "NULL"
     damage = "json_extract(v.properties, '$.damage')" if record_type == "asset" else "NULL"
@@ -46,13 +47,13 @@ def _sql(record_type: str, drive: str) -> str:
     if drive == "rtree":
         tables = (
             "FROM record_bbox b "
-            "CROSS JOIN record_version v ON v.pk = b.pk AND v.is_current = 1 "
+            f"CROSS JOIN record_version v ON v.pk = b.pk AND v.{version} = 1 "
             "JOIN entity e ON e.pk = v.entity_pk AND e.record_type = ? "
         )
     else:
         tables = (
             "FROM entity e "
-            "CROSS JOIN record_version v ON v.entity_pk = e.pk AND v.is_current = 1 "
+            f"CROSS JOIN record_version v ON v.entity_pk = e.pk AND v.{version} = 1 "
             "CROSS JOIN record_bbox b ON b.pk = v.pk AND e.record_type = ? "
         )
     return (
@@ -77,8 +78,11 @@ class TileQueries:
         record_type: str,
         bbox: tuple[float, float, float, float],
         min_size: tuple[float, float] = (0.0, 0.0),
+        *,
+        counted: bool = False,
     ) -> list[tuple[Any, ...]]:
-        """Current versions of ``record_type`` whose R*Tree box touches ``bbox``
+        """Current versions (with ``counted``: the approved versions that count) of
+        ``record_type`` whose R*Tree box touches ``bbox``
         (minx, miny, maxx, maxy in EPSG:4326), as tuples of :data:`TILE_COLUMNS`:
 
         ``(id, review_status, kind, organisation, geometry WKB, remaining_m2, damage,
@@ -96,7 +100,8 @@ class TileQueries:
         a tile at low zoom draws what is under a pixel as a dot at its box's centre.
         """
         minx, miny, maxx, maxy = bbox
-        sql = _sql(record_type, "rtree" if self._rtree_is_shorter(record_type, bbox) else "type")
+        drive = "rtree" if self._rtree_is_shorter(record_type, bbox) else "type"
+        sql = _sql(record_type, drive, "is_counted" if counted else "is_current")
         with self.engine.connect() as conn:
             # the driver's own cursor: tens of thousands of rows at low zoom, as tuples
             cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]

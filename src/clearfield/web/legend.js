@@ -1,13 +1,18 @@
 // Layer toggles and the legend, in one panel, drawn from the colours the map uses so
 // the two cannot drift apart.
 
-import { CONTEXT_COLOURS, DAMAGE_COLOURS, HAZARD_COLOURS } from "./map.js";
+import { CONTEXT_COLOURS, DAMAGE_COLOURS, HAZARD_COLOURS, RELEASE_COLOURS, TEAM_COLOUR } from "./map.js";
 
 const SECTIONS = [
   ["hazards", "Hazards", [
     ["SHA: suspected", HAZARD_COLOURS.SHA, "area"],
     ["CHA: confirmed", HAZARD_COLOURS.CHA, "area"],
     ["awaiting review (fainter)", HAZARD_COLOURS.SHA, "faint"],
+  ]],
+  ["released", "Released land", Object.entries(RELEASE_COLOURS).map(([k, c]) => [k, c, "area"])],
+  ["teams", "Teams", [
+    ["at work on their task", TEAM_COLOUR, "dot"],
+    ["on the way to their next (fainter)", TEAM_COLOUR, "faint"],
   ]],
   ["assets", "Assets by damage", [
     ...Object.entries(DAMAGE_COLOURS).map(([k, c]) => [k, c, "dot"]),

@@ -1,7 +1,7 @@
 // The map: MapLibre with an inline style and no outside tile server (the dashboard must
-// work offline in the field). Context comes from GET /api/basemap; hazards and assets
-// from the server's vector tiles, or, when the server has no tile endpoint, from the
-// records API as GeoJSON, so the map is never blank for want of one endpoint.
+// work offline in the field). Context comes from GET /api/basemap; hazards, released
+// land and assets from the server's vector tiles; teams at their current task from
+// GET /api/teams/current.
 
 import * as maplibregl from "./vendor/maplibre-gl/maplibre-gl.mjs";
 import { api } from "./api.js";
@@ -24,7 +24,10 @@ export const CONTEXT_COLOURS = {
   front_line: "#d81b60",
   bridges: "#37474f",
 };
+export const RELEASE_COLOURS = { cancelled: "#b2dfdb", reduced: "#4db6ac", cleared: "#00796b" };
+export const TEAM_COLOUR = "#1e4fd8";
 const BLOCKED = "#111111";
+const TILED = ["hazards", "released", "assets"]; // the vector tile layers, by source name
 
 const POLYGON = ["in", ["geometry-type"], ["literal", ["Polygon", "MultiPolygon"]]];
 const LINE = ["in", ["geometry-type"], ["literal", ["LineString", "MultiLineString"]]];
@@ -37,6 +40,7 @@ function byValue(property, colours, fallback) {
 
 const hazardColour = byValue("status", HAZARD_COLOURS, "#999999");
 const damageColour = byValue("damage", DAMAGE_COLOURS, "#999999");
+const releaseColour = byValue("category", RELEASE_COLOURS, "#999999");
 
 // A record still waiting for review is drawn fainter than an approved one.
 const PENDING = ["==", ["get", "review_status"], "submitted"];
@@ -61,6 +65,9 @@ const CONTEXT = ["districts", "rivers", "roads", "front_line", "settlements", "b
 const RECORD_LAYERS = [
   { id: "hazards-fill", type: "fill", source: "hazards", filter: POLYGON,
     paint: { "fill-color": hazardColour, "fill-opacity": ["case", PENDING, 0.15, 0.4] } },
+  // released land over the hazard it was released from
+  { id: "released-fill", type: "fill", source: "released", filter: POLYGON,
+    paint: { "fill-color": releaseColour, "fill-opacity": 0.75 } },
   { id: "hazards-line", type: "line", source: "hazards", filter: POLYGON,
     paint: { "line-color": hazardColour, "line-width": 1.5 } },
   { id: "hazards-point", type: "circle", source: "hazards", filter: POINT,
@@ -78,6 +85,10 @@ const RECORD_LAYERS = [
     paint: { "circle-color": damageColour, "circle-radius": 6,
       "circle-stroke-color": ["case", IS_BLOCKED, BLOCKED, "#ffffff"],
       "circle-stroke-width": ["case", IS_BLOCKED, 3, 1] } },
+  { id: "teams", type: "circle", source: "teams",
+    paint: { "circle-color": TEAM_COLOUR, "circle-radius": 5,
+      "circle-opacity": ["case", ["==", ["get", "state"], "at work"], 1, 0.45],
+      "circle-stroke-color": "#ffffff", "circle-stroke-width": 1.5 } },
   { id: "selection", type: "line", source: "selection",
     paint: { "line-color": "#00bcd4", "line-width": 3 } },
   { id: "selection-point", type: "circle", source: "selection", filter: POINT,
@@ -88,16 +99,20 @@ const RECORD_LAYERS = [
 // A rejected record is not on the ground: the tiles carry every review status
 const NOT_REJECTED = ["!=", ["get", "review_status"], "rejected"];
 for (const layer of RECORD_LAYERS) {
-  if (layer.source !== "selection") layer.filter = ["all", NOT_REJECTED, layer.filter ?? true];
+  if (["hazards", "assets"].includes(layer.source)) {
+    layer.filter = ["all", NOT_REJECTED, layer.filter ?? true];
+  }
 }
 
 // What a click can pick, and the record type behind each layer
 const CLICKABLE = { "hazards-fill": "hazard", "hazards-point": "hazard", "assets-fill": "asset",
-  "assets-line": "asset", "assets-point": "asset" };
+  "assets-line": "asset", "assets-point": "asset", "released-fill": "activity", "teams": "team" };
 
 export const GROUPS = {
   hazards: RECORD_LAYERS.filter((l) => l.source === "hazards").map((l) => l.id),
   assets: RECORD_LAYERS.filter((l) => l.source === "assets").map((l) => l.id),
+  released: RECORD_LAYERS.filter((l) => l.source === "released").map((l) => l.id),
+  teams: ["teams"],
   context: CONTEXT.flatMap((name) => contextLayers(name).map((l) => l.id)),
 };
 
@@ -123,13 +138,13 @@ export class RecordMap {
 
   async start() {
     const extent = await programmeExtent();
-    const sources = { selection: { type: "geojson", data: EMPTY } };
+    const sources = { selection: { type: "geojson", data: EMPTY }, teams: { type: "geojson", data: EMPTY } };
     for (const name of CONTEXT) sources[`ctx-${name}`] = { type: "geojson", data: EMPTY };
-    for (const name of ["hazards", "assets"]) sources[name] = this.recordSource(name);
+    for (const name of TILED) sources[name] = this.recordSource(name);
     const layers = [
       { id: "background", type: "background", paint: { "background-color": "#eef0e6" } },
       ...CONTEXT.flatMap(contextLayers),
-      ...RECORD_LAYERS.map((l) => (l.source !== "selection" ? { ...l, "source-layer": l.source } : l)),
+      ...RECORD_LAYERS.map((l) => (TILED.includes(l.source) ? { ...l, "source-layer": l.source } : l)),
     ];
     this.map = new maplibregl.Map({
       container: this.container,
@@ -151,7 +166,16 @@ export class RecordMap {
     this.fitted = Boolean(extent);
     await new Promise((resolve) => this.map.once("load", resolve));
     this.container.dataset.ready = "true";
-    await this.loadBasemap();
+    await Promise.allSettled([this.loadBasemap(), this.loadTeams()]);
+  }
+
+  /** Teams at their current task (or on the way to their next), from the current plan. */
+  async loadTeams() {
+    try {
+      this.map.getSource("teams").setData(await api("/api/teams/current"));
+    } catch (err) {
+      console.warn("teams:", err.message); // no plan yet: no teams on the map
+    }
   }
 
   recordSource(name) {
@@ -179,7 +203,8 @@ export class RecordMap {
   /** Reload hazards and assets (after a review or a submission). */
   async refresh() {
     this.version += 1;
-    for (const name of ["hazards", "assets"]) this.map.getSource(name).setTiles([this.tileUrl(name)]);
+    for (const name of TILED) this.map.getSource(name).setTiles([this.tileUrl(name)]);
+    this.loadTeams();
     if (!this.fitted) this.frame(await programmeExtent());
   }
 
