@@ -36,11 +36,15 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _planned(base: str) -> None:
-    """Start a one-second planning run and wait until a current plan is there."""
+    """Start a one-second planning run and wait until it is the current plan (no run
+    going on any more: a test must not see the plan change under it)."""
     with login(base, "planner", PASSWORD) as c:
         c.post("/api/plans", json={"time_limit": 1})
         deadline = time.monotonic() + 60
-        while c.get("/api/plans/current").status_code != 200:
+        while True:
+            r = c.get("/api/plans/current")
+            if r.status_code == 200 and not r.json()["running"]:
+                return
             assert time.monotonic() < deadline, "no plan after 60 s"
             time.sleep(0.2)
 
@@ -187,3 +191,33 @@ def test_teams_at_their_current_task(base: str) -> None:
     for f in seen:
         x, y = f["geometry"]["coordinates"]
         assert (round(x, 2), round(y, 2)) == (x, y) and f["properties"]["generalised"] is True
+
+
+def test_a_task_that_becomes_late_is_pushed_once(base: str) -> None:
+    """Days pass: the server looks every few seconds (here 0.3) and pushes an alert for
+    each plan task that has become more than two days late, once."""
+    from clearfield.api.alerts import late_tasks
+    from clearfield.api.app import create_app
+
+    _planned(base)
+    url = DB["url"]
+    store = services.open_store(url)
+    before = store.programme()["as_of"]
+    try:
+        with running(url, app=create_app(url, late_check_seconds=0.3)) as other:
+            with login(other, "observer", PASSWORD) as c:
+                first = date.fromisoformat(c.get("/api/plans/current/plan.json").json()["start_date"])  # fmt: skip
+            later = first + timedelta(days=60)
+            expected = {x["task"] for x in late_tasks(store, later)}
+            assert expected
+            is_late = lambda d: d.get("kind") == "late_task"  # noqa: E731
+            listener = Listener(other, "observer", PASSWORD, "alert", count=len(expected) + 1, match=is_late)  # fmt: skip
+            time.sleep(1.0)  # the first look, the baseline: nothing late yet
+            assert listener.events == []
+            store.set_programme({"as_of": later.isoformat()}, actor="t")
+            events = listener.wait(4.0)  # several looks: each late task once
+            assert sorted(e["task"] for e in events) == sorted(expected)
+            assert all(e["days_late"] > 2 and e["message"] for e in events)
+    finally:
+        store.set_programme({"as_of": before}, actor="t")
+        store.close()

@@ -11,9 +11,13 @@ is never mistaken for a passing dashboard.
 from __future__ import annotations
 
 import json
+import struct
+import threading
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +31,7 @@ from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from clearfield import services
 from clearfield.api.app import create_app
+from clearfield.errors import ClearfieldError
 from clearfield.scenario import generate
 from clearfield.users import add_user
 from common import X0, Y0, activity, base_programme, feature
@@ -436,3 +441,66 @@ def test_an_accident_reaches_another_browser_s_alerts(browser: Browser, base: st
     observer.locator("#alerts").screenshot(path=ARTIFACTS / "observer-alerts.png")
     assert errors == []
     observer.context.close()
+
+
+def _png() -> bytes:
+    """A 256×256 grey PNG, made here (no image library needed)."""
+    raw = b"".join(b"\x00" + b"\xc8" * 256 for _ in range(256))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 256, 256, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")  # fmt: skip
+
+
+def test_a_configured_raster_basemap_is_drawn_under_the_map(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """``--basemap-tiles``: the map asks a tile server (a real one, on 127.0.0.1) for
+    raster tiles of the programme's area and draws them under the records."""
+    asked: list[str] = []
+    tile = _png()
+
+    class Tiles(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.end_headers()
+            self.wfile.write(tile)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    tiles = ThreadingHTTPServer(("127.0.0.1", 0), Tiles)
+    threading.Thread(target=tiles.serve_forever, daemon=True).start()
+    url = f"sqlite:///{tmp_path / 'raster.db'}"
+    store = services.open_store(url)
+    services.import_features(store, base_programme(), source="t", actor="t")
+    add_user(store, "observer", "observer", None, PASSWORD, actor="t")
+    store.close()
+    template = f"http://127.0.0.1:{tiles.server_port}/{{z}}/{{x}}/{{y}}.png"
+    try:
+        with running(url, create_app(url, basemap_tiles=template)) as root:
+            page, errors = _sign_in(browser, root, "observer")
+            page.wait_for_function("() => window.clearfieldMap?.getLayer('raster') && window.clearfieldMap.areTilesLoaded()")  # fmt: skip
+            order = page.evaluate("() => window.clearfieldMap.getStyle().layers.map((l) => l.id)")
+            assert order.index("background") < order.index("raster") < order.index("hazards-fill")
+            assert errors == []
+            page.context.close()
+    finally:
+        tiles.shutdown()
+        tiles.server_close()
+    assert asked and all(p.endswith(".png") and p.count("/") == 3 for p in asked)
+    z = {int(p.split("/")[1]) for p in asked}
+    assert max(z) >= 10, "the map asked for tiles of the programme's area, not the world"
+
+
+def test_a_basemap_tile_url_without_its_placeholders_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'refused.db'}"
+    services.open_store(url).close()
+    with pytest.raises(ClearfieldError, match=r"needs \{z\}, \{x\} and \{y\}"):
+        create_app(url, basemap_tiles="http://127.0.0.1:1/tiles.png")

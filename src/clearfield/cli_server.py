@@ -65,6 +65,15 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
     database: Database = None,
+    basemap_tiles: Annotated[
+        str | None,
+        typer.Option(
+            "--basemap-tiles",
+            envvar="CLEARFIELD_BASEMAP_TILES",
+            help="XYZ raster tile URL ({z}/{x}/{y}) drawn under the map, e.g. an offline "
+            "tile server; without it the basemap is the programme's own context only.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the API (OpenAPI at /docs) on HOST:PORT; GET /api/health answers 200 when ready."""
     import uvicorn
@@ -72,7 +81,7 @@ def serve(
     from clearfield.api.app import create_app
 
     try:
-        app = create_app(database_url(database))
+        app = create_app(database_url(database), basemap_tiles=basemap_tiles)
     except ClearfieldError as exc:
         fail(exc)
         return

@@ -5,7 +5,9 @@
   report's hazard is not the subject of any of the team's tasks under way that day).
 
 - a task of the current plan more than two days past its planned end with no approved
-  record showing it done (:func:`late_tasks`, asked for by the dashboard).
+  record showing it done (:func:`late_tasks`, listed for the dashboard; pushed once
+  when it becomes late by :class:`LateTaskWatch`, which a server runs every few
+  minutes: days pass without anything arriving).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from clearfield.api.current_plan import CurrentPlan, PlanRun
 from clearfield.store.base import Store
 
-__all__ = ["late_tasks", "submission_alerts"]
+__all__ = ["LateTaskWatch", "late_tasks", "submission_alerts"]
 
 
 def submission_alerts(
@@ -133,3 +135,26 @@ def late_tasks(
                 }
             )
     return sorted(out, key=lambda x: -x["days_late"])
+
+
+class LateTaskWatch:
+    """The tasks that have become late since the last look, each announced once.
+
+    A task stays announced while it stays late (a new plan keeps its task ids, so a
+    re-plan does not announce it again); once done, or no longer in the plan, it is
+    forgotten, and would be announced again were it late again.
+    """
+
+    def __init__(self, store: Store, current: CurrentPlan):
+        self.store = store
+        self.current = current
+        self._late: set[str] | None = None  # None: not looked yet
+
+    def newly_late(self, today: date) -> list[dict[str, Any]]:
+        """Late tasks not late at the last look (none at the first: that look is the
+        baseline, what a dashboard lists when it opens)."""
+        late = late_tasks(self.store, today, current=self.current)
+        known, self._late = self._late, {x["task"] for x in late}
+        if known is None:
+            return []
+        return [x for x in late if x["task"] not in known]

@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 
 from clearfield import services
-from clearfield.api.alerts import submission_alerts
+from clearfield.api.alerts import LateTaskWatch, submission_alerts
 from clearfield.api.batcher import SubmissionBatcher
 from clearfield.api.cache import UntilChange
 from clearfield.api.current_plan import CurrentPlan
@@ -46,6 +46,7 @@ from clearfield.domain.roles import (
 )
 from clearfield.errors import ClearfieldError, ImportRejected, NotFound
 from clearfield.export import stored_properties
+from clearfield.planning import programme_date
 from clearfield.stats import programme_stats
 from clearfield.store.base import Store
 from clearfield.users import (
@@ -101,13 +102,46 @@ def _warm(store: Store, current_plan: CurrentPlan, kept: UntilChange) -> None:
         logging.getLogger(__name__).debug("warming the caches failed: %s", exc)
 
 
+def _watch_late_tasks(
+    store: Store, current_plan: CurrentPlan, broker: Broker, every: float, stop: threading.Event
+) -> None:
+    """Push an ``alert`` for each plan task that has become more than two days late,
+    looking every ``every`` seconds until ``stop``."""
+    watch = LateTaskWatch(store, current_plan)
+    while not stop.is_set():
+        try:
+            for alert in watch.newly_late(programme_date(store)):
+                broker.publish("alert", alert)
+        except Exception as exc:  # a failed look is tried again at the next
+            if not stop.is_set():  # (at shutdown the store closes under it)
+                logging.getLogger(__name__).warning("looking for late tasks failed: %s", exc)
+        stop.wait(every)
+
+
 def _error(exc: ClearfieldError) -> JSONResponse:
     status, body = _error_answer(exc)
     headers = {"WWW-Authenticate": "Bearer"} if exc.code == "UNAUTHORIZED" else None
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def create_app(database_url: str) -> FastAPI:
+LATE_CHECK_SECONDS = 300.0
+"""How often a server looks for tasks that have become late (days pass on their own)."""
+
+
+def create_app(
+    database_url: str,
+    *,
+    late_check_seconds: float = LATE_CHECK_SECONDS,
+    basemap_tiles: str | None = None,
+) -> FastAPI:
+    """The API and dashboard over the store at ``database_url``; ``late_check_seconds``:
+    how often to look for plan tasks that have become late and push them as alerts;
+    ``basemap_tiles``: an XYZ raster tile URL the map draws under everything."""
+    if basemap_tiles is not None and not all(f"{{{k}}}" in basemap_tiles for k in "zxy"):
+        raise ClearfieldError(
+            f"the basemap tile URL {basemap_tiles!r} needs {{z}}, {{x}} and {{y}}",
+            record="basemap_tiles",
+        )
     store = services.open_store(database_url, create=False)
     broker = Broker()
     batcher = SubmissionBatcher(store, _error_answer)
@@ -122,7 +156,11 @@ def create_app(database_url: str) -> FastAPI:
         # programme: begin it now rather than when the first dashboard opens
         threading.Thread(target=_warm, args=(store, current_plan, kept), daemon=True).start()
         tiles.start()
+        stop = threading.Event()
+        args = (store, current_plan, broker, late_check_seconds, stop)
+        threading.Thread(target=_watch_late_tasks, args=args, daemon=True).start()
         yield
+        stop.set()
         tiles.close()
         batcher.close()
         store.close()
@@ -355,7 +393,7 @@ def create_app(database_url: str) -> FastAPI:
         broker.publish("review", event)
         return event
 
-    add_web(app, store, current_user)
+    add_web(app, store, current_user, basemap_tiles)
     app.include_router(make_tiles_router(tiles, current_user))
     add_plans(app, store, broker, current_plan, current_user)
     add_programme(app, store, current_plan, kept, current_user)

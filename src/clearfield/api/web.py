@@ -36,17 +36,20 @@ def programme_extent(centres: list[tuple[float, float]]) -> list[float] | None:
     return [round(float(v), 6) for v in (lo[0], lo[1], hi[0], hi[1])]
 
 
-def add_web(app: FastAPI, store: Store, current_user: Any) -> None:
+def add_web(
+    app: FastAPI, store: Store, current_user: Any, basemap_tiles: str | None = None
+) -> None:
     """Serve ``/`` (dashboard), ``/login``, ``/static/...``, ``GET /api/basemap`` and
     ``GET /api/extent``."""
     router = APIRouter()
 
     @router.get("/api/basemap")
     def basemap(user: User = Depends(current_user)) -> dict[str, Any]:
-        """The programme's context layers as GeoJSON (EPSG:4326), for the map's basemap."""
+        """The programme's context layers as GeoJSON (EPSG:4326), for the map's basemap,
+        and ``tiles``: the raster tile URL configured to draw under them, or null."""
         check(user.role, "read")
         meta = store.programme()
-        out: dict[str, Any] = {}
+        out: dict[str, Any] = {"tiles": basemap_tiles}
         for name in BASEMAP_LAYERS:
             text = meta.get(f"context.{name}")
             try:

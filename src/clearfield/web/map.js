@@ -193,6 +193,12 @@ export class RecordMap {
     } catch (err) {
       console.warn("basemap:", err.message); // not served yet: the map has no context layers
     }
+    if (basemap.tiles) {
+      // a configured raster basemap (an offline tile server, say), under everything
+      this.map.addSource("raster", { type: "raster", tiles: [basemap.tiles], tileSize: 256 });
+      this.map.addLayer({ id: "raster", type: "raster", source: "raster" }, "background");
+      this.map.moveLayer("background", "raster");
+    }
     for (const name of CONTEXT) {
       const fc = basemap[name];
       if (fc?.features?.length) this.map.getSource(`ctx-${name}`).setData(fc);
