@@ -4,6 +4,7 @@ authentication, the role rules, idempotent submissions, review and live events."
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -157,6 +158,54 @@ def test_retries_arriving_together_are_stored_once_and_answered_alike(
         assert (late.status_code, late.text) == (422, by_key["race-2"][0].text)
     assert _count(db, "ACT-RACE") == 1 and _count(db, "ACT-RACE-BAD") == 0
     assert all(_count(db, f"ACT-RACE-{i}") == 1 for i in range(6))
+
+
+def test_two_officers_approving_at_once_one_wins(server: tuple[str, Path]) -> None:
+    """The same record approved by two officers at the same moment: one 200, one 409
+    that says it is approved already; one approval in the audit log."""
+    base, db = server
+    with _client(base, "lead") as c:
+        assert c.post("/api/records", content=json.dumps(_submission("ACT-TWICE"))).status_code == 200  # fmt: skip
+    officers = [_client(base, "officer"), _client(base, "admin")]
+    barrier = threading.Barrier(2)
+
+    def approve(c: httpx.Client) -> httpx.Response:
+        barrier.wait()
+        return c.post("/api/records/activity/ACT-TWICE/approve")
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(approve, officers))
+    for c in officers:
+        c.close()
+    assert sorted(r.status_code for r in answers) == [200, 409]
+    lost = next(r for r in answers if r.status_code == 409).json()
+    assert lost["error"] == "CONFLICT" and "already approved" in lost["message"]
+    store = services.open_store(f"sqlite:///{db}")
+    try:
+        events = store.audit_events("activity", "ACT-TWICE")
+    finally:
+        store.close()
+    assert [e["action"] for e in events].count("approved") == 1
+
+
+def test_a_review_of_what_changed_since_it_was_read_is_refused(
+    server: tuple[str, Path],
+) -> None:
+    """If-Match carries the record as the officer read it (its ETag): a new version
+    since then makes the review a 409, and nothing changes."""
+    base, _ = server
+    with _client(base, "lead") as lead, _client(base, "officer") as officer:
+        assert lead.post("/api/records", content=json.dumps(_submission("ACT-TAG"))).status_code == 200  # fmt: skip
+        seen = officer.get("/api/records/activity/ACT-TAG").headers["etag"]
+        assert seen == '"1-submitted"'
+        changed = _submission("ACT-TAG", end_date="2025-03-21")
+        assert lead.post("/api/records", content=json.dumps(changed)).status_code == 200
+        r = officer.post("/api/records/activity/ACT-TAG/approve", headers={"If-Match": seen})
+        assert r.status_code == 409 and "changed since it was read" in r.json()["message"]
+        now = officer.get("/api/records/activity/ACT-TAG")
+        assert now.json()["properties"]["review_status"] == "submitted"
+        r = officer.post("/api/records/activity/ACT-TAG/approve", headers={"If-Match": now.headers["etag"]})  # fmt: skip
+        assert r.status_code == 200
 
 
 def test_field_lead_rules(server: tuple[str, Path]) -> None:

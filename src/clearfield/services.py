@@ -381,11 +381,13 @@ def review(
     *,
     actor: str,
     reason: str | None = None,
+    expected: str | None = None,
 ) -> StoredRecord:
-    """Submit, approve or reject the current version of a record (audited)."""
+    """Submit, approve or reject the current version of a record (audited); with
+    ``expected`` (its review tag as read), only if nobody changed it since."""
     if record_type not in RECORD_TYPES:
         raise RecordError(f"unknown record type {record_type!r}; one of {', '.join(RECORD_TYPES)}")
-    return store.review(record_type, record_id, status, reason, actor)
+    return store.review(record_type, record_id, status, reason, actor, expected)
 
 
 def pending(store: Store, record_type: str | None = None) -> list[StoredRecord]:

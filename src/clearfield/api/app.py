@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 import orjson
 import shapely
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 
@@ -36,6 +36,7 @@ from clearfield.api.tiles import make_tiles_router
 from clearfield.api.web import add_web
 from clearfield.domain.enums import ReviewStatus
 from clearfield.domain.records import RECORD_TYPES
+from clearfield.domain.review import review_tag
 from clearfield.domain.roles import (
     Forbidden,
     Role,
@@ -311,14 +312,17 @@ def create_app(
         return {"type": "FeatureCollection", "features": out, "offset": offset, "limit": limit}
 
     @app.get("/api/records/{rtype}/{rid}")
-    def read_record(rtype: str, rid: str, user: User = me_) -> dict[str, Any]:
-        """A record's current version and its whole history (oldest first)."""
+    def read_record(rtype: str, rid: str, response: Response, user: User = me_) -> dict[str, Any]:
+        """A record's current version and its whole history (oldest first). The ``ETag``
+        is its review tag: send it back as ``If-Match`` with a review, which is then
+        refused (409) if anyone changed the record in between."""
         check(user.role, "read")
         history = store.history(record_type(rtype), rid)
         if not visible(user, history[-1].record):
             raise Forbidden("a field_lead sees their own organisation's records only")
         accounts = store.hazard_accounts() if rtype == "hazard" else {}
         current = next((s for s in history if s.is_current), history[-1])
+        response.headers["ETag"] = f'"{review_tag(current.version, current.record.review_status)}"'
         return {
             **feature(user, current, accounts),
             "history": [feature(user, s, {}) for s in history],
@@ -358,9 +362,17 @@ def create_app(
 
     @app.post("/api/records/{rtype}/{rid}/{action}")
     async def review(
-        rtype: str, rid: str, action: str, request: Request, user: User = me_
+        rtype: str,
+        rid: str,
+        action: str,
+        request: Request,
+        if_match: Annotated[str | None, Header(max_length=100)] = None,
+        user: User = me_,
     ) -> dict[str, Any]:
-        """``approve``, ``reject`` (JSON body ``{"reason": ...}``) or ``submit`` a record."""
+        """``approve``, ``reject`` (JSON body ``{"reason": ...}``) or ``submit`` a record.
+        With ``If-Match`` (the ``ETag`` of the record as read), only if nobody changed it
+        since; a review that comes second (the record is reviewed already, or changed) is
+        a 409 that says why."""
         statuses = {
             "approve": ReviewStatus.APPROVED,
             "reject": ReviewStatus.REJECTED,
@@ -383,6 +395,7 @@ def create_app(
             statuses[action],
             actor=user.name,
             reason=reason,
+            expected=if_match.removeprefix("W/").strip('"') if if_match else None,
         )
         event = {
             "record_type": rtype,

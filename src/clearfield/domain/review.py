@@ -16,7 +16,7 @@ from __future__ import annotations
 from clearfield.domain.enums import ReviewStatus
 from clearfield.errors import ReviewError
 
-__all__ = ["ALLOWED", "check_transition"]
+__all__ = ["ALLOWED", "check_transition", "review_tag"]
 
 ALLOWED: dict[ReviewStatus, frozenset[ReviewStatus]] = {
     ReviewStatus.DRAFT: frozenset({ReviewStatus.SUBMITTED}),
@@ -31,6 +31,9 @@ def check_transition(
 ) -> None:
     """Raise :class:`ReviewError` unless ``current`` may move to ``target``."""
     if target not in ALLOWED[current]:
+        # already where it was asked to go, or approved: someone reviewed it first (a
+        # conflict, 409), not a request that could never have been right
+        conflict = current is target or current is ReviewStatus.APPROVED
         if current is ReviewStatus.APPROVED:
             why = "it is already approved; send a correction as a new version"
         elif current is target:
@@ -38,6 +41,20 @@ def check_transition(
         else:
             allowed = ", ".join(sorted(s.value for s in ALLOWED[current])) or "nothing"
             why = f"a {current.value} record can only become {allowed}"
-        raise ReviewError(f"cannot make it {target.value}: {why}", record=record)
+        raise ReviewError(
+            f"cannot make it {target.value}: {why}",
+            record=record,
+            code="CONFLICT" if conflict else None,
+        )
     if target is ReviewStatus.REJECTED and not (reason and reason.strip()):
         raise ReviewError("a rejection needs a reason", record=record)
+
+
+def review_tag(version: int, status: ReviewStatus) -> str:
+    """What a reviewer saw of a record, to send back with the review (``If-Match``): a
+    review of a record whose tag has moved since is refused, never applied blindly.
+
+    >>> review_tag(3, ReviewStatus.SUBMITTED)
+    '3-submitted'
+    """
+    return f"{version}-{status.value}"

@@ -145,7 +145,13 @@ class Store(Protocol):
     ) -> None: ...
 
     def review(
-        self, record_type: str, record_id: str, status: ReviewStatus, reason: str | None, actor: str
+        self,
+        record_type: str,
+        record_id: str,
+        status: ReviewStatus,
+        reason: str | None,
+        actor: str,
+        expected: str | None = None,
     ) -> StoredRecord: ...
 
     def refresh_accounts(self, *, progress: Any = None) -> int: ...

@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from clearfield.domain.enums import ReviewStatus
 from clearfield.domain.parse import build_record, record_values
 from clearfield.domain.records import RECORD_TYPES, Record
-from clearfield.domain.review import check_transition
+from clearfield.domain.review import check_transition, review_tag
 from clearfield.errors import NotFound, StoreError
 from clearfield.store.base import (
     NewVersion,
@@ -511,9 +511,19 @@ class SQLiteStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries):
             refresh(conn, hazards | _activity_parents(conn, touched))
 
     def review(
-        self, record_type: str, record_id: str, status: ReviewStatus, reason: str | None, actor: str
+        self,
+        record_type: str,
+        record_id: str,
+        status: ReviewStatus,
+        reason: str | None,
+        actor: str,
+        expected: str | None = None,
     ) -> StoredRecord:
-        """Move the current version of a record along draft → submitted → approved | rejected."""
+        """Move the current version of a record along draft → submitted → approved | rejected.
+
+        ``expected``: the record's :func:`~clearfield.domain.review.review_tag` as the
+        reviewer saw it; if it has moved since (a new version, another review), nothing
+        is changed and a ``CONFLICT`` says so."""
         with self._writing() as conn:
             row = conn.exec_driver_sql(
                 "SELECT v.pk, v.entity_pk, v.version, v.review_status, v.rejection_reason "
@@ -524,7 +534,16 @@ class SQLiteStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries):
             if row is None:
                 raise NotFound(f"no {record_type} with id {record_id!r}", record=record_id)
             pk, epk, version, old, old_reason = row
-            check_transition(ReviewStatus(old), status, reason, record=f"{record_type} {record_id}")
+            label = f"{record_type} {record_id}"
+            now = review_tag(version, ReviewStatus(old))
+            if expected is not None and expected != now:
+                raise StoreError(
+                    f"it changed since it was read (it is {now} now, it was {expected}); "
+                    "read it again before reviewing",
+                    record=label,
+                    code="CONFLICT",
+                )
+            check_transition(ReviewStatus(old), status, reason, record=label)
             conn.exec_driver_sql(
                 "UPDATE record_version SET review_status = ?, rejection_reason = ? WHERE pk = ?",
                 (status.value, reason, pk),
