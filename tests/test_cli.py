@@ -271,3 +271,28 @@ def test_scenario_demo_check_and_personal_data(tmp_path, cli_env):
     assert "synthetic" in warned.stderr
     kept = cf(cli_env, "scenario", "--scale", "0.01", "--replace", ok=False)
     assert kept.returncode == 1 and "1 record in it was imported by hand" in kept.stderr
+
+
+def test_migrate_brings_an_old_schema_to_the_newest(tmp_path: Path, cli_env) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from clearfield.store.sqlite import MIGRATIONS, _alembic_config
+
+    db = tmp_path / "old.db"
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:  # a database as the first release of Clearfield left it
+        cfg = _alembic_config(conn)
+        command.upgrade(cfg, "0001")
+    engine.dispose()
+    assert MIGRATIONS.is_dir()
+    url = f"sqlite:///{db}"
+    behind = cf(cli_env, "migrate", "--check", "-d", url, ok=False)
+    assert behind.returncode == 1 and "behind the newest" in behind.stderr
+    done = cf(cli_env, "migrate", "-d", url)
+    assert done.returncode == 0 and "0001 → 0002" in done.stdout, done.stderr
+    again = cf(cli_env, "migrate", "-d", url)
+    assert "nothing to do" in again.stdout
+    assert cf(cli_env, "migrate", "--check", "-d", url).returncode == 0
+    missing = cf(cli_env, "migrate", "-d", f"sqlite:///{tmp_path / 'none.db'}", ok=False)
+    assert missing.returncode != 0 and "no database" in missing.stderr

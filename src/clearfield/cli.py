@@ -30,7 +30,7 @@ from clearfield.cli_server import serve, users_app
 from clearfield.config import database_url
 from clearfield.domain.enums import ReviewStatus
 from clearfield.domain.records import RECORD_TYPES
-from clearfield.errors import ClearfieldError, ImportRejected
+from clearfield.errors import ClearfieldError, ImportRejected, StoreError
 
 app = typer.Typer(
     name="clearfield",
@@ -571,6 +571,36 @@ def review_show(record_type: RecordType, record_id: RecordId, database: Database
             markup=False,
             soft_wrap=True,
         )
+
+
+@app.command()
+def migrate(
+    database: Database = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Change nothing; exit 1 if the schema is behind.")
+    ] = False,
+) -> None:
+    """Bring the database's schema to the newest revision (opening a database does it
+    too); say from which revision to which."""
+    url = database_url(database)
+    try:
+        before, head = services.schema_revisions(url)
+        if before is None:
+            raise StoreError(f"no database at {url}; nothing to migrate")
+        if check:
+            if before != head:
+                err.print(f"schema {before}, behind the newest {head}: run clearfield migrate")
+                raise typer.Exit(1)
+            out.print(f"schema {before}, the newest")
+            return
+        open_store(database, create=False).close()
+    except ClearfieldError as exc:
+        fail(exc)
+        return
+    if before == head:
+        out.print(f"schema {head}, the newest: nothing to do")
+    else:
+        out.print(f"schema {before} → {head}")
 
 
 @app.command()

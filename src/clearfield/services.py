@@ -27,6 +27,7 @@ from clearfield.domain.records import RECORD_TYPES, Record
 from clearfield.errors import ClearfieldError, ImportRejected, RecordError, StoreError
 from clearfield.store.base import NewVersion, RememberedAnswer, Store, StoredRecord
 from clearfield.store.sqlite import SQLiteStore
+from clearfield.store.sqlite import schema_revisions as sqlite_schema_revisions
 
 __all__ = ["ImportReport", "import_features", "open_store", "review"]
 
@@ -40,6 +41,14 @@ def open_store(url: str, *, create: bool = True) -> Store:
     if url.startswith(("postgresql://", "postgres://")):
         raise StoreError("the PostgreSQL/PostGIS store is not built yet; use sqlite:///PATH")
     raise StoreError(f"unknown database URL {url!r}; use sqlite:///PATH")
+
+
+def schema_revisions(url: str) -> tuple[str | None, str]:
+    """(the database's schema revision or None, the newest known), changing nothing."""
+    if url.startswith("sqlite:///"):
+        return sqlite_schema_revisions(url)
+    open_store(url, create=False)  # says plainly which stores there are
+    raise StoreError(f"unknown database URL {url!r}")
 
 
 SCENARIO_ACTOR = "scenario"

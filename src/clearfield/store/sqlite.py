@@ -89,6 +89,22 @@ def migrate(engine: Engine) -> str:
     return head or ""
 
 
+def schema_revisions(url: str) -> tuple[str | None, str]:
+    """(the database's schema revision, the newest this Clearfield knows), without
+    changing anything; (None, newest) for a file that does not exist yet."""
+    path = Path(url.removeprefix("sqlite:///"))
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            cfg = _alembic_config(conn)
+            head = ScriptDirectory.from_config(cfg).get_current_head() or ""
+            if not path.exists():
+                return None, head
+            return MigrationContext.configure(conn).get_current_revision(), head
+    finally:
+        engine.dispose()
+
+
 class SQLiteStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries):
     """The embedded store. ``SQLiteStore.open("sqlite:///clearfield.db")`` creates or opens one."""
 
