@@ -434,15 +434,15 @@ class SQLiteStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries):
                 )
             )
             if new_entities:
-                # one writer (BEGIN IMMEDIATE): the new rows take the next pks, in order
+                # one writer at a time: the new rows take the next pks, given here
                 first = conn.exec_driver_sql("SELECT COALESCE(MAX(pk), 0) FROM entity").scalar()
-                conn.exec_driver_sql(
-                    "INSERT INTO entity (record_type, record_id) VALUES (?, ?)", new_entities
+                keys_of = {key: first + 1 + i for i, key in enumerate(new_entities)}
+                executemany(
+                    conn,
+                    "INSERT INTO entity (pk, record_type, record_id) VALUES (?, ?, ?)",
+                    [(pk, t, i) for (t, i), pk in keys_of.items()],
                 )
-                last = conn.exec_driver_sql("SELECT MAX(pk) FROM entity").scalar()
-                if last != first + len(new_entities):
-                    raise StoreError("entity keys were not assigned in order; nothing was written")
-                known.update({key: first + 1 + i for i, key in enumerate(new_entities)})
+                known.update(keys_of)
             base = conn.exec_driver_sql("SELECT COALESCE(MAX(pk), 0) FROM record_version").scalar()
             rows, boxes, audits, flags, touched, hazards = [], [], [], [], set(), set()
             geoms = [nv.record.geometry for nv in versions]
@@ -729,14 +729,14 @@ def _update_current(conn: Connection, entity_pks: set[int]) -> None:
     if not entity_pks:
         return
     temp_table(conn, "touched", "pk INTEGER PRIMARY KEY", [(p,) for p in entity_pks])
-    conn.exec_driver_sql(
+    conn.exec_driver_sql(  # (CASE: a comparison is a boolean, not 0/1, on PostgreSQL)
         "UPDATE record_version SET "
-        "is_current = (pk = (SELECT w.pk FROM record_version w "
+        "is_current = CASE WHEN pk = (SELECT w.pk FROM record_version w "
         "  WHERE w.entity_pk = record_version.entity_pk "
-        "  ORDER BY w.info_date DESC, w.version DESC LIMIT 1)), "
-        "is_counted = COALESCE(pk = (SELECT w.pk FROM record_version w "
+        "  ORDER BY w.info_date DESC, w.version DESC LIMIT 1) THEN 1 ELSE 0 END, "
+        "is_counted = CASE WHEN pk = (SELECT w.pk FROM record_version w "
         "  WHERE w.entity_pk = record_version.entity_pk AND w.review_status = 'approved' "
-        "  ORDER BY w.info_date DESC, w.version DESC LIMIT 1), 0) "
+        "  ORDER BY w.info_date DESC, w.version DESC LIMIT 1) THEN 1 ELSE 0 END "
         "WHERE entity_pk IN (SELECT pk FROM touched)"
     )
 

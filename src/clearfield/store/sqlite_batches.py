@@ -1,4 +1,4 @@
-"""Batched statements on one SQLite connection: many rows at once, and temporary key tables.
+"""Batched statements on one connection: many rows at once, and temporary key tables.
 
 Joining on a temporary table of the keys at hand lets a query touch only those rows,
 whatever the size of the programme; every store module uses these two instead of
@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.engine import Connection
+
+from clearfield.store.dialect import dialect_of
 
 BATCH = 50_000
 
@@ -33,6 +35,7 @@ def temp_table(conn: Connection, name: str, columns: str, rows: list[tuple[Any, 
         cur.execute(f"DELETE FROM {name}")
         if rows:
             marks = ", ".join("?" * len(rows[0]))
-            cur.executemany(f"INSERT OR IGNORE INTO {name} VALUES ({marks})", rows)
+            insert = f"INSERT INTO {name} VALUES ({marks}) ON CONFLICT DO NOTHING"
+            cur.executemany(dialect_of(conn).placeholders(insert), rows)
     finally:
         cur.close()

@@ -31,12 +31,12 @@ class PlanRuns:
         problem: str,
     ) -> int:
         with self._writing() as conn:
-            cur = conn.exec_driver_sql(
+            new_id = conn.exec_driver_sql(
                 "INSERT INTO plan_run (actor, started_at, finished_at, summary, plan, baseline, "
-                "problem) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "problem) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (actor, started_at, finished_at, summary, plan, baseline, problem),
-            )
-            return int(cur.lastrowid or 0)
+            ).scalar()
+            return int(new_id)
 
     def latest_plan_run_id(self) -> int | None:
         with self.engine.connect() as conn:

@@ -14,6 +14,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.engine import Engine
 
 from clearfield.domain.accounting import ACCOUNT_FIELDS
+from clearfield.store.dialect import dialect_of
 from clearfield.store.sqlite_batches import temp_table
 
 _GROUP_HAZARD = {
@@ -88,15 +89,17 @@ class StatisticsQueries:
     def personnel(self, by: str | None) -> list[tuple[Any, ...]]:
         """(group, team kind, personnel) over counted teams."""
         key = {"organisation": "v.organisation"}.get(by or "", "NULL")
+        people = dialect_of(self.engine).json_number("v.properties", "personnel")
         return self.query(
-            f"SELECT {key}, v.kind, SUM(json_extract(v.properties, '$.personnel')) "
+            f"SELECT {key}, v.kind, SUM({people}) "
             "FROM record_version v JOIN entity e ON e.pk = v.entity_pk "
             "WHERE e.record_type = 'team' AND v.is_counted = 1 GROUP BY 1, 2"
         )
 
     def asset_summary(self) -> dict[str, int]:
         rows = self.query(
-            "SELECT json_extract(v.properties, '$.condition'), COUNT(*) FROM record_version v "
+            f"SELECT {dialect_of(self.engine).json_text('v.properties', 'condition')}, COUNT(*) "
+            "FROM record_version v "
             "JOIN entity e ON e.pk = v.entity_pk WHERE e.record_type = 'asset' AND v.is_counted = 1 "
             "GROUP BY 1"
         )

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy.engine import Engine
 
+from clearfield.store.dialect import Dialect, dialect_of
+
 __all__ = ["TILE_COLUMNS", "TileQueries"]
 
 TILE_COLUMNS = (
@@ -31,14 +33,14 @@ TILE_COLUMNS = (
 """The columns of :meth:`TileQueries.tile_rows`' tuples, in order."""
 
 
-def _sql(record_type: str, drive: str, version: str) -> str:
+def _sql(record_type: str, drive: str, version: str, dialect: Dialect) -> str:
     """The tile query for a type, driven by the R*Tree (``rtree``) or by the type's
     records (``type``), of the ``is_current`` or ``is_counted`` versions. CROSS JOIN:
     SQLite keeps the order written, so the first table drives. Only hazards have an
     account, only assets a damage level."""
     hazard = record_type == "hazard"
     remaining = "a.remaining_m2" if hazard else "NULL"
-    damage = "json_extract(v.properties, '$.damage')" if record_type == "asset" else "NULL"
+    damage = dialect.json_text("v.properties", "damage") if record_type == "asset" else "NULL"
     columns = (
         "SELECT e.record_id, v.review_status, v.kind, v.organisation, "
         "CASE WHEN b.maxx - b.minx >= ? OR b.maxy - b.miny >= ? THEN v.geometry END, "
@@ -56,7 +58,7 @@ def _sql(record_type: str, drive: str, version: str) -> str:
             f"CROSS JOIN record_version v ON v.entity_pk = e.pk AND v.{version} = 1 "
             "CROSS JOIN record_bbox b ON b.pk = v.pk AND e.record_type = ? "
         )
-    return (
+    return dialect.placeholders(
         columns
         + tables
         + ("LEFT JOIN hazard_account a ON a.entity_pk = v.entity_pk " if hazard else "")
@@ -101,7 +103,8 @@ class TileQueries:
         """
         minx, miny, maxx, maxy = bbox
         drive = "rtree" if self._rtree_is_shorter(record_type, bbox) else "type"
-        sql = _sql(record_type, drive, "is_counted" if counted else "is_current")
+        version = "is_counted" if counted else "is_current"
+        sql = _sql(record_type, drive, version, dialect_of(self.engine))
         with self.engine.connect() as conn:
             # the driver's own cursor: tens of thousands of rows at low zoom, as tuples
             cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]

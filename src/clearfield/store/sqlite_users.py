@@ -56,7 +56,7 @@ class UserQueries:
             return str(known)
         with self._writing() as conn:
             conn.exec_driver_sql(
-                "INSERT OR IGNORE INTO server_secret (id, secret) VALUES (1, ?)",
+                "INSERT INTO server_secret (id, secret) VALUES (1, ?) ON CONFLICT DO NOTHING",
                 (secrets.token_hex(32),),
             )
             secret = str(conn.exec_driver_sql("SELECT secret FROM server_secret").scalar())
@@ -106,8 +106,8 @@ def remember(conn: Connection, answers: Sequence[RememberedAnswer], *, if_new: b
     now = datetime.now(UTC).isoformat(timespec="seconds")
     executemany(
         conn,
-        f"INSERT {'OR IGNORE ' if if_new else ''}INTO submission (key, user_name, "
-        "request_hash, status_code, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO submission (key, user_name, request_hash, status_code, response, "
+        f"created_at) VALUES (?, ?, ?, ?, ?, ?){' ON CONFLICT DO NOTHING' if if_new else ''}",
         [(a.key, a.user, a.request_hash, a.status_code, a.response, now) for a in answers],
     )
 
