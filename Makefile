@@ -17,12 +17,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/clearfield demo
 
-# Debian packages the tests use: GDAL's command-line tools (ogrinfo reads our GeoPackage)
-# and Chromium (the dashboard's browser tests drive it with the pip playwright package).
+# Debian packages the tests use: GDAL's command-line tools (ogrinfo reads our GeoPackage),
+# Chromium (the dashboard's browser tests drive it with the pip playwright package), and
+# PostgreSQL 15 with PostGIS 3 (tests/pg.py runs a throwaway server; the packages can be
+# installed without PostGIS, so its extension file is checked too).
 system-deps:
 	@missing=""; \
 	command -v ogrinfo >/dev/null 2>&1 || missing="$$missing gdal-bin"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -x /usr/lib/postgresql/15/bin/initdb ] && [ -f /usr/share/postgresql/15/extension/postgis.control ] \
+	  || missing="$$missing postgresql-15 postgresql-15-postgis-3"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing from Debian"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

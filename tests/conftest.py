@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from clearfield import services
 from clearfield.store.sqlite import SQLiteStore
+from pg import PostgresCluster
 
 STORES = ["sqlite"]
 
@@ -28,6 +30,28 @@ def store(store_url: str) -> Iterator[SQLiteStore]:
     s = services.open_store(store_url)
     yield s
     s.close()
+
+
+@pytest.fixture(scope="session")
+def postgres(request: pytest.FixtureRequest) -> PostgresCluster:
+    """A throwaway PostgreSQL 15 + PostGIS server for the session (see tests/pg.py).
+
+    Started when a test first asks for it; the finaliser stops it and deletes its files at
+    the end of the session, also when tests failed. The server runs in a session of its own
+    (pg_ctl detaches it), so a SIGTERM to pytest (say from `timeout`) would leave it running:
+    while it runs, SIGTERM interrupts pytest like Ctrl-C, so the finaliser still runs.
+    """
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+
+        def interrupt(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt(f"signal {signum}")
+
+        signal.signal(signal.SIGTERM, interrupt)
+        request.addfinalizer(lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
+    cluster = PostgresCluster()
+    request.addfinalizer(cluster.stop)  # finalisers run last first: this one before the above
+    cluster.start()
+    return cluster
 
 
 @pytest.fixture

@@ -1,0 +1,711 @@
+"""The stores' shared body: versioned records, audit, review, accounts, in plain SQL.
+
+The embedded store (:mod:`clearfield.store.sqlite`) and the server store
+(:mod:`clearfield.store.postgis`) run this same code and SQL; they differ in how they
+connect, how a write transaction keeps other writers out, and the few phrases
+:mod:`clearfield.store.dialect` gives. Geometries are stored as WKB, a box table
+(``record_bbox``) gives candidates by bounding box and Shapely decides exact
+predicates. Every write method is one transaction: a file's records, their audit
+events, quality flags and the land release accounts they change are all stored, or
+none of them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import shapely
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from clearfield.domain.enums import ReviewStatus
+from clearfield.domain.parse import build_record, record_values
+from clearfield.domain.records import RECORD_TYPES, Record
+from clearfield.domain.review import check_transition, review_tag
+from clearfield.errors import NotFound, StoreError
+from clearfield.store.base import (
+    NewVersion,
+    QualityFlag,
+    RememberedAnswer,
+    StoredRecord,
+    VersionInfo,
+)
+from clearfield.store.sqlite_accounts import refresh
+from clearfield.store.sqlite_batches import executemany, temp_table
+from clearfield.store.sqlite_plans import PlanRuns
+from clearfield.store.sqlite_stats import StatisticsQueries
+from clearfield.store.sqlite_tiles import TileQueries
+from clearfield.store.sqlite_users import UserQueries
+from clearfield.store.sqlite_users import remember as remember_answers
+
+__all__ = ["MIGRATIONS", "SQLStore", "migrate"]
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+_PARENT = {
+    "activity": "hazard_id",
+    "find": "hazard_id",
+    "accident": "hazard_id",
+    "daily_report": "hazard_id",
+    "project": "asset_id",
+}
+_PARENT_TYPE = {"hazard_id": "hazard", "asset_id": "asset"}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _alembic_config(conn: Connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def migrate(engine: Engine) -> str:
+    """Bring the schema to the newest revision; return it. Refuses a newer, unknown schema."""
+    with engine.begin() as conn:
+        cfg = _alembic_config(conn)
+        scripts = ScriptDirectory.from_config(cfg)
+        head = scripts.get_current_head()
+        current = MigrationContext.configure(conn).get_current_revision()
+        known = {s.revision for s in scripts.walk_revisions()}
+        if current is not None and current not in known:
+            raise StoreError(
+                f"the database has schema revision {current!r}, newer than this Clearfield "
+                f"knows ({head}); upgrade Clearfield"
+            )
+        if current != head:
+            command.upgrade(cfg, "head")
+    return head or ""
+
+
+class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries):
+    """What both stores do, over an SQLAlchemy engine; subclasses open it."""
+
+    def __init__(self, engine: Engine, url: str):
+        self.engine = engine
+        self.url = url
+        self._extent: tuple[int, int, list[tuple[float, float]]] | None = None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _prepare_write(self, conn: Connection) -> None:
+        """Before a write transaction begins (SQLite: make it BEGIN IMMEDIATE)."""
+
+    def _lock_writes(self, conn: Connection) -> None:
+        """First thing in a write transaction: keep other writers out until it ends."""
+
+    def _bulk_write(self, conn: Connection) -> None:
+        """A write of many thousand versions is about to run on ``conn``."""
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """One write transaction; writers queue one behind the other (new versions take
+        the next keys, and versions are checked against what is stored)."""
+        with self.engine.connect() as conn:
+            self._prepare_write(conn)
+            try:
+                with conn.begin():
+                    self._lock_writes(conn)
+                    yield conn
+            except IntegrityError as exc:  # rolled back; say so plainly, not as a traceback
+                raise StoreError(
+                    f"the database refused the change and nothing was written ({exc.orig})",
+                    code="CONFLICT",
+                ) from None
+
+    # --- programme metadata -------------------------------------------------------------
+
+    def programme(self) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            return dict(conn.exec_driver_sql("SELECT key, value FROM programme").all())
+
+    def set_programme(self, values: dict[str, str], actor: str) -> None:
+        with self._writing() as conn:
+            before = dict(conn.exec_driver_sql("SELECT key, value FROM programme").all())
+            executemany(
+                conn,
+                "INSERT INTO programme (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                list(values.items()),
+            )
+            _audit(
+                conn,
+                [
+                    (
+                        _now(),
+                        actor,
+                        "programme",
+                        "programme",
+                        "programme",
+                        None,
+                        json.dumps(before),
+                        json.dumps(values),
+                        None,
+                    )
+                ],
+            )
+
+    # --- reading --------------------------------------------------------------------------
+
+    def existing(self, record_type: str, ids: Iterable[str]) -> set[str]:
+        """Which of these ids are stored for this record type."""
+        with self.engine.connect() as conn:
+            _wanted_ids(conn, ids)
+            return {
+                r[0]
+                for r in conn.exec_driver_sql(
+                    "SELECT e.record_id FROM wanted_ids w JOIN entity e "
+                    "ON e.record_type = ? AND e.record_id = w.record_id",
+                    (record_type,),
+                )
+            }
+
+    def versions(self, record_type: str, ids: Iterable[str]) -> dict[str, list[VersionInfo]]:
+        out: dict[str, list[VersionInfo]] = {}
+        with self.engine.connect() as conn:
+            _wanted_ids(conn, ids)
+            rows = conn.exec_driver_sql(
+                "SELECT e.record_id, v.version, v.info_date, v.content_hash, v.review_status "
+                "FROM wanted_ids w JOIN entity e ON e.record_type = ? AND e.record_id = w.record_id "
+                "JOIN record_version v ON v.entity_pk = e.pk ORDER BY e.pk, v.version",
+                (record_type,),
+            )
+            for rid, version, info, digest, status in rows:
+                out.setdefault(rid, []).append(
+                    VersionInfo(version, _date(info), digest, ReviewStatus(status))
+                )
+        return out
+
+    def current_properties(self, record_type: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The properties of the current versions of these records (for audit 'before')."""
+        with self.engine.connect() as conn:
+            _wanted_ids(conn, ids)
+            rows = conn.exec_driver_sql(
+                "SELECT e.record_id, v.version, v.review_status, v.properties "
+                "FROM wanted_ids w JOIN entity e ON e.record_type = ? AND e.record_id = w.record_id "
+                "JOIN record_version v ON v.entity_pk = e.pk AND v.is_current = 1",
+                (record_type,),
+            )
+            return {
+                rid: {"version": version, "review_status": status, **json.loads(props)}
+                for rid, version, status, props in rows
+            }
+
+    def current_geometries(self, record_type: str, ids: Iterable[str]) -> dict[str, BaseGeometry]:
+        with self.engine.connect() as conn:
+            _wanted_ids(conn, ids)
+            rows = conn.exec_driver_sql(
+                "SELECT e.record_id, v.geometry "
+                "FROM wanted_ids w JOIN entity e ON e.record_type = ? AND e.record_id = w.record_id "
+                "JOIN record_version v ON v.entity_pk = e.pk AND v.is_current = 1 "
+                "WHERE v.geometry IS NOT NULL",
+                (record_type,),
+            ).all()
+        return {rid: shapely.from_wkb(wkb) for rid, wkb in rows}
+
+    def geometries_touching(
+        self, record_type: str, boxes: list[tuple[float, float, float, float]]
+    ) -> list[tuple[str, BaseGeometry]]:
+        """Current geometries of this type whose boxes touch any of ``boxes`` (R*Tree only)."""
+        with self.engine.connect() as conn:
+            temp_table(
+                conn,
+                "probe",
+                "minx REAL, miny REAL, maxx REAL, maxy REAL",
+                [tuple(b) for b in boxes],
+            )
+            rows = conn.exec_driver_sql(  # (distinct boxes first: not distinct blobs)
+                "SELECT e.record_id, v.geometry FROM record_version v "
+                "JOIN entity e ON e.pk = v.entity_pk AND e.record_type = ? "
+                "WHERE v.is_current = 1 AND v.pk IN (SELECT b.pk FROM probe q "
+                "JOIN record_bbox b ON b.maxx >= q.minx AND b.minx <= q.maxx "
+                "AND b.maxy >= q.miny AND b.miny <= q.maxy)",
+                (record_type,),
+            ).all()
+        return [(rid, shapely.from_wkb(wkb)) for rid, wkb in rows]
+
+    def records(
+        self,
+        record_type: str,
+        *,
+        bbox: tuple[float, float, float, float] | None = None,
+        review_status: ReviewStatus | None = None,
+        counted_only: bool = False,
+    ) -> Iterator[StoredRecord]:
+        sql = [_SELECT, "WHERE e.record_type = ?"]
+        args: list[Any] = [record_type]
+        sql.append("AND v.is_counted = 1" if counted_only else "AND v.is_current = 1")
+        if review_status is not None:
+            sql.append("AND v.review_status = ?")
+            args.append(review_status.value)
+        if bbox is not None:
+            sql.append(
+                "AND v.pk IN (SELECT pk FROM record_bbox WHERE maxx >= ? AND minx <= ? "
+                "AND maxy >= ? AND miny <= ?)"
+            )
+            args += [bbox[0], bbox[2], bbox[1], bbox[3]]
+        sql.append("ORDER BY e.pk")
+        window = shapely.box(*bbox) if bbox is not None else None
+        with self.engine.connect() as conn:
+            for row in conn.exec_driver_sql(" ".join(sql), tuple(args)):
+                stored = _stored(record_type, row)
+                # the R*Tree gives boxes that touch the window; Shapely decides exactly
+                if window is None or shapely.intersects(stored.record.geometry, window):
+                    yield stored
+
+    def history(self, record_type: str, record_id: str) -> list[StoredRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                _SELECT + " WHERE e.record_type = ? AND e.record_id = ? ORDER BY v.version",
+                (record_type, record_id),
+            ).all()
+        if not rows:
+            raise NotFound(f"no {record_type} with id {record_id!r}", record=record_id)
+        return [_stored(record_type, r) for r in rows]
+
+    def geometries_near(
+        self, record_type: str, bbox: tuple[float, float, float, float]
+    ) -> list[tuple[str, BaseGeometry]]:
+        with self.engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT e.record_id, v.geometry FROM record_bbox b "
+                "JOIN record_version v ON v.pk = b.pk JOIN entity e ON e.pk = v.entity_pk "
+                "WHERE b.maxx >= ? AND b.minx <= ? AND b.maxy >= ? AND b.miny <= ? "
+                "AND v.is_current = 1 AND e.record_type = ?",
+                (bbox[0], bbox[2], bbox[1], bbox[3], record_type),
+            ).all()
+        return [(rid, shapely.from_wkb(wkb)) for rid, wkb in rows]
+
+    def is_empty(self) -> bool:
+        """True when no record of any type is stored."""
+        return self.count("SELECT EXISTS (SELECT 1 FROM entity)") == 0
+
+    def records_written_by_others(self, actor: str) -> int:
+        """How many record versions someone other than ``actor`` stored (for safe replacing)."""
+        return int(
+            self.count(
+                "SELECT COUNT(*) FROM audit_event WHERE action IN ('create', 'new_version') "
+                "AND actor != ?",
+                (actor,),
+            )
+        )
+
+    def extent_sample(self, limit: int = 5_000) -> list[tuple[float, float]]:
+        """Up to ``limit`` box centres of current records, evenly picked: the programme's extent.
+
+        Kept until the number of stored versions grows by a tenth: the extent of a
+        programme moves slowly, and a server asks for it on every submission.
+        """
+        versions = int(self.count("SELECT COALESCE(MAX(pk), 0) FROM record_version"))
+        cached = self._extent
+        if cached is not None and cached[0] <= versions <= cached[0] * 1.1 and cached[1] == limit:
+            return cached[2]
+        total = int(self.count("SELECT COUNT(*) FROM record_bbox"))
+        step = max(1, total // limit)
+        sample = [
+            (x, y)
+            for x, y in self.query(
+                "SELECT (b.minx + b.maxx) / 2, (b.miny + b.maxy) / 2 FROM record_bbox b "
+                "JOIN record_version v ON v.pk = b.pk WHERE v.is_current = 1 AND b.pk % ? = 0",
+                (step,),
+            )
+        ]
+        self._extent = (versions, limit, sample)
+        return sample
+
+    def quality_flags(self) -> list[QualityFlag]:
+        with self.engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT e.record_type, e.record_id, v.version, q.code, q.message "
+                "FROM quality_flag q JOIN record_version v ON v.pk = q.version_pk "
+                "JOIN entity e ON e.pk = v.entity_pk WHERE v.is_current = 1 ORDER BY q.pk"
+            ).all()
+            # releases outside their hazard as the accounts see them now (a hazard's new
+            # version can leave an approved release outside it after that release came in)
+            outside = conn.exec_driver_sql(
+                "SELECT e.record_id, v.version, r.outside_m2, h.record_id FROM release_account r "
+                "JOIN entity e ON e.pk = r.activity_pk JOIN entity h ON h.pk = r.hazard_pk "
+                "JOIN record_version v ON v.entity_pk = r.activity_pk AND v.is_counted = 1 "
+                "WHERE r.outside_m2 > 0 ORDER BY e.pk"
+            ).all()
+        flags = [QualityFlag(*r) for r in rows]
+        seen = {(f.record_id, f.version) for f in flags if f.code == "RELEASE_OUTSIDE_HAZARD"}
+        flags += [
+            QualityFlag(
+                "activity",
+                rid,
+                version,
+                "RELEASE_OUTSIDE_HAZARD",
+                f"reaches {m2:,.0f} m² outside hazard {hid}; only the part inside counts",
+            )
+            for rid, version, m2, hid in outside
+            if (rid, version) not in seen
+        ]
+        return flags
+
+    def audit_events(
+        self, record_type: str | None = None, record_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        sql = (
+            "SELECT pk, at, actor, action, record_type, record_id, version, before, after, "
+            "detail FROM audit_event"
+        )
+        args: tuple[Any, ...] = ()
+        if record_type is not None:
+            sql += " WHERE record_type = ? AND record_id = ?"
+            args = (record_type, record_id)
+        with self.engine.connect() as conn:
+            rows = conn.exec_driver_sql(sql + " ORDER BY pk", args).mappings().all()
+        return [dict(r) for r in rows]
+
+    # --- writing --------------------------------------------------------------------------
+
+    def write(
+        self,
+        versions: list[NewVersion],
+        actor: str,
+        source: str,
+        remember: Sequence[RememberedAnswer] = (),
+    ) -> None:
+        """Store new versions, their audit events and flags, and refresh affected accounts.
+
+        ``remember``: the answers to the submissions these versions came from, stored in
+        the same transaction, so a submission is either stored with its answer or not at
+        all (a key answered already refuses the whole write).
+        """
+        now = _now()
+        keys = {(nv.record.RECORD_TYPE, nv.record.id) for nv in versions}
+        for nv in versions:  # and the parents the versions point at (an activity's hazard)
+            parent_field = _PARENT.get(nv.record.RECORD_TYPE)
+            parent_id = getattr(nv.record, parent_field) if parent_field else None
+            if parent_id:
+                keys.add((_PARENT_TYPE[parent_field], parent_id))
+        with self._writing() as conn:
+            if len(versions) >= _BULK:
+                self._bulk_write(conn)
+            known = _entity_pks(conn, keys)
+            _check_unchanged(conn, versions, known)
+            new_entities = list(
+                dict.fromkeys(
+                    key
+                    for key in ((nv.record.RECORD_TYPE, nv.record.id) for nv in versions)
+                    if key not in known
+                )
+            )
+            if new_entities:
+                # one writer at a time: the new rows take the next pks, given here
+                first = conn.exec_driver_sql("SELECT COALESCE(MAX(pk), 0) FROM entity").scalar()
+                keys_of = {key: first + 1 + i for i, key in enumerate(new_entities)}
+                executemany(
+                    conn,
+                    "INSERT INTO entity (pk, record_type, record_id) VALUES (?, ?, ?)",
+                    [(pk, t, i) for (t, i), pk in keys_of.items()],
+                )
+                known.update(keys_of)
+            base = conn.exec_driver_sql("SELECT COALESCE(MAX(pk), 0) FROM record_version").scalar()
+            rows, boxes, audits, flags, touched, hazards = [], [], [], [], set(), set()
+            geoms = [nv.record.geometry for nv in versions]
+            bounds = shapely.bounds(np.asarray(geoms, dtype=object)) if geoms else np.zeros((0, 4))
+            for i, nv in enumerate(versions):
+                rec = nv.record
+                pk = base + 1 + i
+                epk = known[(rec.RECORD_TYPE, rec.id)]
+                props = dict(nv.properties) if nv.properties else record_values(rec)
+                for k in ("id", "review_status", "rejection_reason"):
+                    props.pop(k, None)
+                parent_field = _PARENT.get(rec.RECORD_TYPE)
+                parent_id = getattr(rec, parent_field) if parent_field else None
+                parent = known.get((_PARENT_TYPE[parent_field], parent_id)) if parent_id else None
+                single = nv.version == 1
+                rows.append(
+                    (
+                        pk,
+                        epk,
+                        nv.version,
+                        _iso(nv.info_date) or now[:10],
+                        now,
+                        rec.review_status.value,
+                        rec.rejection_reason,
+                        int(single),
+                        int(single and rec.counts),
+                        _kind(rec),
+                        getattr(rec, "organisation", None),
+                        getattr(rec, "district", None),
+                        parent,
+                        orjson.dumps(props).decode(),
+                        nv.wkb
+                        if nv.wkb is not None or rec.geometry is None
+                        else shapely.to_wkb(rec.geometry),
+                        nv.area_m2,
+                        nv.content_hash,
+                        nv.repair_note,
+                    )
+                )
+                if rec.geometry is not None:
+                    b = bounds[i]
+                    boxes.append((pk, b[0], b[2], b[1], b[3]))
+                if not single:
+                    touched.add(epk)
+                if rec.RECORD_TYPE == "hazard":
+                    hazards.add(epk)
+                elif rec.RECORD_TYPE == "activity" and parent is not None:
+                    hazards.add(parent)
+                action = "create" if single else "new_version"
+                detail = f"{source}; {nv.repair_note}" if nv.repair_note else source
+                audits.append(
+                    (
+                        now,
+                        actor,
+                        action,
+                        rec.RECORD_TYPE,
+                        rec.id,
+                        nv.version,
+                        None if nv.previous is None else json.dumps(nv.previous),
+                        rows[-1][13],
+                        detail,
+                    )
+                )
+                flags.extend((pk, code, msg, None, now) for code, msg in nv.flags)
+            executemany(conn, _INSERT_VERSION, rows)
+            executemany(
+                conn,
+                "INSERT INTO record_bbox (pk, minx, maxx, miny, maxy) VALUES (?, ?, ?, ?, ?)",
+                boxes,
+            )
+            _audit(conn, audits)
+            executemany(
+                conn,
+                "INSERT INTO quality_flag (version_pk, code, message, other_pk, raised_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                flags,
+            )
+            _update_current(conn, touched)
+            remember_answers(conn, remember, if_new=False)
+            # a new version of an activity may have moved it to another hazard: the hazards
+            # of its earlier versions need their accounts redone too
+            refresh(conn, hazards | _activity_parents(conn, touched))
+
+    def review(
+        self,
+        record_type: str,
+        record_id: str,
+        status: ReviewStatus,
+        reason: str | None,
+        actor: str,
+        expected: str | None = None,
+    ) -> StoredRecord:
+        """Move the current version of a record along draft → submitted → approved | rejected.
+
+        ``expected``: the record's :func:`~clearfield.domain.review.review_tag` as the
+        reviewer saw it; if it has moved since (a new version, another review), nothing
+        is changed and a ``CONFLICT`` says so."""
+        with self._writing() as conn:
+            row = conn.exec_driver_sql(
+                "SELECT v.pk, v.entity_pk, v.version, v.review_status, v.rejection_reason "
+                "FROM record_version v JOIN entity e ON e.pk = v.entity_pk "
+                "WHERE e.record_type = ? AND e.record_id = ? AND v.is_current = 1",
+                (record_type, record_id),
+            ).first()
+            if row is None:
+                raise NotFound(f"no {record_type} with id {record_id!r}", record=record_id)
+            pk, epk, version, old, old_reason = row
+            label = f"{record_type} {record_id}"
+            now = review_tag(version, ReviewStatus(old))
+            if expected is not None and expected != now:
+                raise StoreError(
+                    f"it changed since it was read (it is {now} now, it was {expected}); "
+                    "read it again before reviewing",
+                    record=label,
+                    code="CONFLICT",
+                )
+            check_transition(ReviewStatus(old), status, reason, record=label)
+            conn.exec_driver_sql(
+                "UPDATE record_version SET review_status = ?, rejection_reason = ? WHERE pk = ?",
+                (status.value, reason, pk),
+            )
+            _audit(
+                conn,
+                [
+                    (
+                        _now(),
+                        actor,
+                        status.value,
+                        record_type,
+                        record_id,
+                        version,
+                        json.dumps({"review_status": old, "rejection_reason": old_reason}),
+                        json.dumps({"review_status": status.value, "rejection_reason": reason}),
+                        None,
+                    )
+                ],
+            )
+            _update_current(conn, {epk})
+            if record_type == "hazard":
+                refresh(conn, {epk})
+            elif record_type == "activity":
+                refresh(conn, _activity_parents(conn, {epk}))
+        return self.history(record_type, record_id)[version - 1]
+
+    def refresh_accounts(self, *, progress: Any = None) -> int:
+        """Recompute every land release account from the stored geometries; return hazards done."""
+        with self._writing() as conn:
+            pks = {
+                r[0]
+                for r in conn.exec_driver_sql("SELECT pk FROM entity WHERE record_type = 'hazard'")
+            }
+            conn.exec_driver_sql("DELETE FROM release_account")
+            conn.exec_driver_sql("DELETE FROM hazard_account")
+            refresh(conn, pks, progress=progress)
+        return len(pks)
+
+
+_SELECT = (
+    "SELECT e.record_id, v.version, v.stored_at, v.review_status, v.rejection_reason, "
+    "v.is_current, v.is_counted, v.properties, v.geometry, v.area_m2, v.repair_note "
+    "FROM record_version v JOIN entity e ON e.pk = v.entity_pk"
+)
+
+_INSERT_VERSION = (
+    "INSERT INTO record_version (pk, entity_pk, version, info_date, stored_at, review_status, "
+    "rejection_reason, is_current, is_counted, kind, organisation, district, parent_pk, "
+    "properties, geometry, area_m2, content_hash, repair_note) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+_BULK = 10_000  # versions in one write from which it counts as a bulk load
+
+
+def _kind(rec: Record) -> str | None:
+    for name in ("kind", "status" if rec.RECORD_TYPE == "hazard" else "", "team_kind", "category"):
+        value = getattr(rec, name, None) if name else None
+        if value is not None:
+            return str(value)
+    return None
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d is not None else None
+
+
+def _date(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def _entity_pks(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Entity pks of these (record type, id) keys, those that exist."""
+    if len(keys) > _BULK:  # a bulk load: reading the whole table is cheaper than a join
+        rows = conn.exec_driver_sql("SELECT record_type, record_id, pk FROM entity")
+        return {(t, i): pk for t, i, pk in rows if (t, i) in keys}
+    temp_table(
+        conn,
+        "wanted_keys",
+        "record_type TEXT, record_id TEXT, PRIMARY KEY (record_type, record_id)",
+        list(keys),
+    )
+    rows = conn.exec_driver_sql(
+        "SELECT e.record_type, e.record_id, e.pk FROM wanted_keys w JOIN entity e "
+        "ON e.record_type = w.record_type AND e.record_id = w.record_id"
+    )
+    return {(t, i): pk for t, i, pk in rows}
+
+
+def _wanted_ids(conn: Connection, ids: Iterable[str]) -> None:
+    """Fill the connection's temporary ``wanted_ids`` table, for joins instead of scans."""
+    temp_table(conn, "wanted_ids", "record_id TEXT PRIMARY KEY", [(i,) for i in ids])
+
+
+def _audit(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    executemany(
+        conn,
+        "INSERT INTO audit_event (at, actor, action, record_type, record_id, version, "
+        "before, after, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+def _check_unchanged(
+    conn: Connection, versions: list[NewVersion], known: dict[tuple[str, str], int]
+) -> None:
+    """Versions were decided before the write began: refuse if another writer came between."""
+    expected: dict[tuple[str, str], int] = {}
+    for nv in versions:
+        key = (nv.record.RECORD_TYPE, nv.record.id)
+        expected[key] = min(expected.get(key, nv.version), nv.version)
+    stored = {}
+    present = [known[k] for k in expected if k in known]
+    if present:
+        temp_table(conn, "checking", "pk INTEGER PRIMARY KEY", [(p,) for p in present])
+        stored = dict(
+            conn.exec_driver_sql(
+                "SELECT entity_pk, MAX(version) FROM record_version "
+                "WHERE entity_pk IN (SELECT pk FROM checking) GROUP BY entity_pk"
+            ).all()
+        )
+    for key, first_new in expected.items():
+        if stored.get(known.get(key), 0) != first_new - 1:
+            raise StoreError(
+                f"{key[0]} {key[1]} was changed by someone else while this file was being "
+                "checked; nothing was written. Import the file again.",
+                code="CONCURRENT_CHANGE",
+            )
+
+
+def _activity_parents(conn: Connection, entity_pks: set[int]) -> set[int]:
+    """The hazards any version of these activities was recorded on."""
+    if not entity_pks:
+        return set()
+    temp_table(conn, "moved", "pk INTEGER PRIMARY KEY", [(p,) for p in entity_pks])
+    rows = conn.exec_driver_sql(
+        "SELECT DISTINCT v.parent_pk FROM record_version v JOIN entity e ON e.pk = v.entity_pk "
+        "WHERE e.record_type = 'activity' AND v.parent_pk IS NOT NULL "
+        "AND v.entity_pk IN (SELECT pk FROM moved)"
+    )
+    return {r[0] for r in rows}
+
+
+def _update_current(conn: Connection, entity_pks: set[int]) -> None:
+    """Current = latest date of information (then latest version); counted = latest approved."""
+    if not entity_pks:
+        return
+    temp_table(conn, "touched", "pk INTEGER PRIMARY KEY", [(p,) for p in entity_pks])
+    conn.exec_driver_sql(  # (CASE: a comparison is a boolean, not 0/1, on PostgreSQL)
+        "UPDATE record_version SET "
+        "is_current = CASE WHEN pk = (SELECT w.pk FROM record_version w "
+        "  WHERE w.entity_pk = record_version.entity_pk "
+        "  ORDER BY w.info_date DESC, w.version DESC LIMIT 1) THEN 1 ELSE 0 END, "
+        "is_counted = CASE WHEN pk = (SELECT w.pk FROM record_version w "
+        "  WHERE w.entity_pk = record_version.entity_pk AND w.review_status = 'approved' "
+        "  ORDER BY w.info_date DESC, w.version DESC LIMIT 1) THEN 1 ELSE 0 END "
+        "WHERE entity_pk IN (SELECT pk FROM touched)"
+    )
+
+
+def _stored(record_type: str, row: Any) -> StoredRecord:
+    rid, version, stored_at, status, reason, current, counted, props, wkb, area, note = row
+    cls = RECORD_TYPES[record_type]
+    data = json.loads(props)
+    data["id"] = rid
+    data["review_status"] = status
+    data["rejection_reason"] = reason
+    alias = {v: k for k, v in cls.ALIASES.items()}
+    if "review_status" in alias:
+        data[alias["review_status"]] = data.pop("review_status")
+    geom = shapely.from_wkb(wkb) if wkb is not None else None
+    rec = build_record(cls, data, geom, record=f"stored {record_type}")
+    return StoredRecord(rec, version, stored_at, bool(current), bool(counted), area, note)
