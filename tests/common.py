@@ -77,3 +77,18 @@ def activity(id: str, geom: Any, kind: str = "clearance", **kw: Any) -> dict[str
 
 def base_programme() -> list[dict[str, Any]]:
     return [organisation(), team(), hazard()]
+
+
+def dump(store: Any) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of a store's database, in key order: to show that a
+    refused write left nothing behind, on either store."""
+    from sqlalchemy import inspect
+
+    out = {}
+    with store.engine.connect() as conn:
+        for table in sorted(inspect(conn).get_table_names()):
+            if table.startswith(("record_bbox_", "spatial_ref_sys")):  # R*Tree shadow, PostGIS
+                continue
+            rows = conn.exec_driver_sql(f"SELECT * FROM {table}").all()
+            out[table] = sorted((tuple(r) for r in rows), key=repr)
+    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import sys
 from collections.abc import Iterator
@@ -13,20 +14,45 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from clearfield import services
-from clearfield.store.sqlite import SQLiteStore
+from clearfield.store.base import Store
 from pg import PostgresCluster
 
-STORES = ["sqlite"]
+STORES = ["sqlite", "postgis"]
 
 
 @pytest.fixture(params=STORES)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A URL for a new, empty database of each store kind."""
-    return f"sqlite:///{tmp_path / 'programme.db'}"
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL for a new, empty database of each store kind: an SQLite file, or a
+    database of the session's PostgreSQL server (copied from a migrated template)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'programme.db'}"
+        return
+    template = request.getfixturevalue("postgis_template")
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    name = f"t_{secrets.token_hex(6)}"
+    with cluster.connect() as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    yield postgres_url(cluster.url_of(name))
+    with cluster.connect() as conn:
+        conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def postgis_template(postgres: PostgresCluster) -> str:
+    """A database with PostGIS and Clearfield's schema, that each test's is copied from
+    (copying takes milliseconds; creating the extension and schema, a second)."""
+    url = postgres.new_database("clearfield_template")
+    services.open_store(postgres_url(url)).close()
+    return "clearfield_template"
+
+
+def postgres_url(sqlalchemy_url: str) -> str:
+    """The URL a user gives Clearfield for a database of the test server."""
+    return sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[SQLiteStore]:
+def store(store_url: str) -> Iterator[Store]:
     s = services.open_store(store_url)
     yield s
     s.close()

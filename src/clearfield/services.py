@@ -34,13 +34,19 @@ __all__ = ["ImportReport", "import_features", "open_store", "review"]
 Progress = Callable[[str, int, int], None]
 
 
+POSTGRES_PREFIXES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+
 def open_store(url: str, *, create: bool = True) -> Store:
-    """Open the store a database URL names (SQLite today; PostgreSQL in a later issue)."""
+    """Open the store a database URL names: ``sqlite:///PATH`` (embedded) or
+    ``postgresql://...`` (the server store, PostGIS)."""
     if url.startswith("sqlite:///"):
         return SQLiteStore.open(url, create=create)
-    if url.startswith(("postgresql://", "postgres://")):
-        raise StoreError("the PostgreSQL/PostGIS store is not built yet; use sqlite:///PATH")
-    raise StoreError(f"unknown database URL {url!r}; use sqlite:///PATH")
+    if url.startswith(POSTGRES_PREFIXES):
+        from clearfield.store.postgis import PostGISStore  # (psycopg only when used)
+
+        return PostGISStore.open(url, create=create)
+    raise StoreError(f"unknown database URL {url!r}; use sqlite:///PATH or postgresql://...")
 
 
 def schema_revisions(url: str) -> tuple[str | None, str]:

@@ -1,4 +1,5 @@
-"""The embedded store itself: pragmas, schema, R*Tree, atomic writes, full recompute."""
+"""The stores themselves, each test on both (the embedded SQLite file and PostGIS) unless
+it is about one: schema, box index, atomic writes, full recompute; SQLite's pragmas."""
 
 from __future__ import annotations
 
@@ -12,23 +13,32 @@ from clearfield import services
 from clearfield.errors import StoreError
 from clearfield.store.base import RememberedAnswer
 from clearfield.store.sqlite import SQLiteStore
-from common import X0, Y0, activity, base_programme, hazard
+from common import X0, Y0, activity, base_programme, dump, hazard
+from conftest import postgres_url
 
 
 def load(store, features):
     return services.import_features(store, features, source="test", actor="t")
 
 
-def test_wal_foreign_keys_and_schema_revision(store):
+def test_foreign_keys_and_schema_revision(store):
     with store.engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
-        with pytest.raises(Exception, match="FOREIGN KEY"):
-            conn.exec_driver_sql(
-                "INSERT INTO record_version (entity_pk, version, stored_at, review_status, "
-                "properties, content_hash) VALUES (999, 1, 'x', 'draft', '{}', 'h')"
-            )
+    with store.engine.begin() as conn, pytest.raises(Exception, match=r"(?i)foreign key"):
+        conn.exec_driver_sql(
+            "INSERT INTO record_version (pk, entity_pk, version, stored_at, review_status, "
+            "properties, content_hash) VALUES (1, 999, 1, 'x', 'draft', '{}', 'h')"
+        )
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys_on(tmp_path):
+    store = SQLiteStore.open(f"sqlite:///{tmp_path / 'wal.db'}")
+    try:
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        store.close()
 
 
 def test_audit_log_is_append_only(store):
@@ -62,15 +72,25 @@ def test_a_failing_write_leaves_nothing(store):
     """A fault in the middle of the transaction (a trigger here) rolls the whole file back."""
     load(store, base_programme())
     with store.engine.begin() as conn:
-        conn.exec_driver_sql(
-            "CREATE TRIGGER boom BEFORE INSERT ON audit_event WHEN NEW.record_id = 'A2' "
-            "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
-        )
-    before = "\n".join(sqlite3.connect(store.path).iterdump())
+        if store.engine.dialect.name == "sqlite":
+            conn.exec_driver_sql(
+                "CREATE TRIGGER boom BEFORE INSERT ON audit_event WHEN NEW.record_id = 'A2' "
+                "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+            )
+        else:
+            conn.exec_driver_sql(
+                "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS "
+                "'BEGIN RAISE EXCEPTION ''disk on fire''; END'"
+            )
+            conn.exec_driver_sql(
+                "CREATE TRIGGER boom BEFORE INSERT ON audit_event FOR EACH ROW "
+                "WHEN (NEW.record_id = 'A2') EXECUTE FUNCTION boom()"
+            )
+    before = dump(store)
     left = box(X0, Y0, X0 + 0.005, Y0 + 0.01)
     with pytest.raises(Exception, match="disk on fire"):
         load(store, [activity("A1", left), activity("A2", left, end_date="2025-03-21")])
-    assert "\n".join(sqlite3.connect(store.path).iterdump()) == before
+    assert dump(store) == before
 
 
 def test_a_submission_is_stored_with_its_answer_or_not_at_all(store):
@@ -92,11 +112,11 @@ def test_a_submission_is_stored_with_its_answer_or_not_at_all(store):
             "response": '{"ok": 1}',
         }
     }
-    before = "\n".join(sqlite3.connect(store.path).iterdump())
+    before = dump(store)
     with pytest.raises(StoreError) as caught:
         services.import_features(store, [activity("A2", left)], source="api", actor="lead", remember=answer("k1"))  # fmt: skip
     assert caught.value.code == "CONFLICT"
-    assert "\n".join(sqlite3.connect(store.path).iterdump()) == before
+    assert dump(store) == before
     refused = RememberedAnswer("k1", "lead", "other", 422, "{}")
     assert store.remember_submissions([refused])["k1"]["request_hash"] == "h"  # first wins
 
@@ -123,8 +143,19 @@ def test_refuses_a_newer_schema(tmp_path):
 def test_missing_database_is_a_clear_error(tmp_path):
     with pytest.raises(StoreError, match="no database at"):
         SQLiteStore.open(f"sqlite:///{tmp_path / 'nope.db'}", create=False)
-    with pytest.raises(StoreError, match="not built yet"):
-        services.open_store("postgresql://localhost/x")
+    with pytest.raises(StoreError, match=r"cannot open postgresql\S*//postgres:\*\*\*@127") as e:
+        services.open_store("postgresql://postgres:secret@127.0.0.1:1/x")  # no server there
+    assert "secret" not in str(e.value)  # a password never lands in a message or log
+    with pytest.raises(StoreError, match="unknown database URL"):
+        services.open_store("mysql://localhost/x")
+
+
+def test_an_empty_postgres_database_is_not_taken_for_a_programme(postgres):
+    url = postgres_url(postgres.new_database())
+    with pytest.raises(StoreError, match="no Clearfield database at"):
+        services.open_store(url, create=False)
+    services.open_store(url).close()  # created (migrated) when asked to
+    services.open_store(url, create=False).close()
 
 
 def test_parallel_accounting_equals_serial(store, monkeypatch):

@@ -1,0 +1,83 @@
+"""The server store: PostgreSQL with PostGIS, for a national programme's many users.
+
+It runs the stores' shared body (:class:`~clearfield.store.sql.SQLStore`) over psycopg
+3: the same tables, records, versions, audit trail and accounts as the embedded store,
+so the two answer alike. What differs: geometries also live in a PostGIS column
+generated from their WKB (GiST-indexed), writers queue on a transaction-level
+advisory lock (the embedded store's ``BEGIN IMMEDIATE``), and connections come from a
+pool shared by a server's threads.
+
+URLs: ``postgresql://user:password@host:port/database`` (``postgres://`` and
+``postgresql+psycopg://`` too). The database must exist; the PostGIS extension is
+created in it when missing (which needs the right to).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from clearfield.errors import StoreError
+from clearfield.store.sql import SQLStore, migrate
+
+__all__ = ["PostGISStore", "engine_url"]
+
+_WRITE_LOCK = 0x434C4652  # "CLFR": the advisory lock every write transaction holds
+
+
+def engine_url(url: str) -> str:
+    """The SQLAlchemy URL (psycopg 3 driver) for a ``postgresql://`` URL."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    raise StoreError(f"not a PostgreSQL URL: {url!r} (expected postgresql://...)")
+
+
+class PostGISStore(SQLStore):
+    """``PostGISStore.open("postgresql://user@host/db")`` opens (and migrates) one."""
+
+    @classmethod
+    def open(cls, url: str, *, create: bool = True) -> PostGISStore:
+        engine = create_engine(engine_url(url), pool_size=16, max_overflow=32, pool_pre_ping=True)
+        event.listen(engine, "before_cursor_execute", _driver_placeholders, retval=True)
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+            if not create:
+                with engine.connect() as conn:
+                    known = conn.exec_driver_sql("SELECT to_regclass('public.entity')").scalar()
+                if known is None:
+                    raise StoreError(
+                        f"no Clearfield database at {_safe(url)}; create one with "
+                        "`clearfield migrate` or `clearfield import`"
+                    )
+            migrate(engine)
+        except (OperationalError, ProgrammingError) as exc:
+            engine.dispose()
+            raise StoreError(f"cannot open {_safe(url)}: {exc.orig}") from None
+        except StoreError:
+            engine.dispose()
+            raise
+        return cls(engine, url)
+
+    def _lock_writes(self, conn: Connection) -> None:
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITE_LOCK})")
+
+
+def _driver_placeholders(
+    conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> tuple[str, Any]:
+    """The shared SQL's ``?`` placeholders as psycopg's ``%s`` (and a literal ``%`` as
+    ``%%``), for statements that carry positional parameters (SQLAlchemy's own come
+    with named ones, already in the driver's style)."""
+    if "?" in statement and isinstance(parameters, tuple | list):
+        statement = statement.replace("%", "%%").replace("?", "%s")
+    return statement, parameters
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    return make_url(engine_url(url)).render_as_string(hide_password=True)
