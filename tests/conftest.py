@@ -7,6 +7,7 @@ import secrets
 import signal
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,21 +21,38 @@ from pg import PostgresCluster
 STORES = ["sqlite", "postgis"]
 
 
-@pytest.fixture(params=STORES)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A URL for a new, empty database of each store kind: an SQLite file, or a
-    database of the session's PostgreSQL server (copied from a migrated template)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'programme.db'}"
+@contextmanager
+def new_database(request: pytest.FixtureRequest, kind: str, folder: Path) -> Iterator[str]:
+    """A URL for a new, empty database of a store kind: an SQLite file in ``folder``, or
+    a database of the session's PostgreSQL server (a copy of a migrated template),
+    dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'programme.db'}"
         return
     template = request.getfixturevalue("postgis_template")
     cluster: PostgresCluster = request.getfixturevalue("postgres")
     name = f"t_{secrets.token_hex(6)}"
     with cluster.connect() as conn:
         conn.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
-    yield postgres_url(cluster.url_of(name))
-    with cluster.connect() as conn:
-        conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    try:
+        yield postgres_url(cluster.url_of(name))
+    finally:
+        with cluster.connect() as conn:
+            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=STORES)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new, empty database of each store kind, for one test."""
+    with new_database(request, request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module", params=STORES)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # fmt: skip
+    """A new, empty database of each store kind, for a module's tests (a server's)."""
+    with new_database(request, request.param, tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -81,10 +99,11 @@ def postgres(request: pytest.FixtureRequest) -> PostgresCluster:
 
 
 @pytest.fixture
-def cli_env(tmp_path: Path) -> dict[str, str]:
-    """Environment for running the real `clearfield` command in a subprocess."""
+def cli_env(store_url: str) -> dict[str, str]:
+    """Environment for running the real `clearfield` command in a subprocess, on a new
+    database of each store kind."""
     env = dict(os.environ)
-    env["CLEARFIELD_DATABASE"] = f"sqlite:///{tmp_path / 'cli.db'}"
+    env["CLEARFIELD_DATABASE"] = store_url
     env["COLUMNS"] = "200"
     env["NO_COLOR"] = "1"
     return env

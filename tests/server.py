@@ -54,7 +54,10 @@ def running(database_url: str, app: Any = None) -> Iterator[str]:
         yield base
     finally:
         srv.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=5)
+        if thread.is_alive():  # an event stream still open: stop without waiting for it
+            srv.force_exit = True
+            thread.join(timeout=10)
 
 
 @contextmanager

@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -42,9 +41,8 @@ LEFT = shapely.box(X0, Y0, X0 + 0.005, Y0 + 0.01)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    tmp = tmp_path_factory.mktemp("api")
-    url = f"sqlite:///{tmp / 'api.db'}"
+def server(database_url: str) -> Iterator[tuple[str, str]]:
+    url = database_url
     store = services.open_store(url)
     accident = feature(
         "accident",
@@ -65,22 +63,22 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         add_user(store, name, ROLE_OF[name], org, PASSWORD, actor="test")
     store.close()
     with running(url) as base:
-        yield base, tmp / "api.db"
+        yield base, url
 
 
 def _client(base: str, user: str) -> httpx.Client:
     return login(base, user, PASSWORD)
 
 
-def _count(db: Path, record_id: str) -> int:
-    store = services.open_store(f"sqlite:///{db}")
+def _count(url: str, record_id: str) -> int:
+    store = services.open_store(url)
     try:
         return int(store.count("SELECT COUNT(*) FROM entity WHERE record_id = ?", (record_id,)))
     finally:
         store.close()
 
 
-def test_health_and_authentication(server: tuple[str, Path]) -> None:
+def test_health_and_authentication(server: tuple[str, str]) -> None:
     base, _ = server
     assert httpx.get(f"{base}/api/health").json() == {"status": "ok"}
     r = httpx.get(f"{base}/api/stats")
@@ -94,7 +92,7 @@ def test_health_and_authentication(server: tuple[str, Path]) -> None:
         assert stats["hazards"]["count"] == 1
 
 
-def test_extent_frames_the_programme(server: tuple[str, Path]) -> None:
+def test_extent_frames_the_programme(server: tuple[str, str]) -> None:
     base, _ = server
     with _client(base, "observer") as c:
         w, s, e, n = c.get("/api/extent").json()["bbox"]
@@ -117,7 +115,7 @@ def _submission(rid: str, **kw: Any) -> dict[str, Any]:
     }
 
 
-def test_submissions_are_idempotent(server: tuple[str, Path]) -> None:
+def test_submissions_are_idempotent(server: tuple[str, str]) -> None:
     base, db = server
     body = json.dumps(_submission("ACT-IDEM"))
     with _client(base, "lead") as c:
@@ -132,7 +130,7 @@ def test_submissions_are_idempotent(server: tuple[str, Path]) -> None:
 
 
 def test_retries_arriving_together_are_stored_once_and_answered_alike(
-    server: tuple[str, Path],
+    server: tuple[str, str],
 ) -> None:
     """A tablet's retries land in the same import batch as each other and as other
     submissions, a bad one among them: each key is stored once with its answer."""
@@ -160,7 +158,7 @@ def test_retries_arriving_together_are_stored_once_and_answered_alike(
     assert all(_count(db, f"ACT-RACE-{i}") == 1 for i in range(6))
 
 
-def test_two_officers_approving_at_once_one_wins(server: tuple[str, Path]) -> None:
+def test_two_officers_approving_at_once_one_wins(server: tuple[str, str]) -> None:
     """The same record approved by two officers at the same moment: one 200, one 409
     that says it is approved already; one approval in the audit log."""
     base, db = server
@@ -180,7 +178,7 @@ def test_two_officers_approving_at_once_one_wins(server: tuple[str, Path]) -> No
     assert sorted(r.status_code for r in answers) == [200, 409]
     lost = next(r for r in answers if r.status_code == 409).json()
     assert lost["error"] == "CONFLICT" and "already approved" in lost["message"]
-    store = services.open_store(f"sqlite:///{db}")
+    store = services.open_store(db)
     try:
         events = store.audit_events("activity", "ACT-TWICE")
     finally:
@@ -189,7 +187,7 @@ def test_two_officers_approving_at_once_one_wins(server: tuple[str, Path]) -> No
 
 
 def test_a_review_of_what_changed_since_it_was_read_is_refused(
-    server: tuple[str, Path],
+    server: tuple[str, str],
 ) -> None:
     """If-Match carries the record as the officer read it (its ETag): a new version
     since then makes the review a 409, and nothing changes."""
@@ -208,7 +206,7 @@ def test_a_review_of_what_changed_since_it_was_read_is_refused(
         assert r.status_code == 200
 
 
-def test_field_lead_rules(server: tuple[str, Path]) -> None:
+def test_field_lead_rules(server: tuple[str, str]) -> None:
     base, db = server
     with _client(base, "lead") as c:
         r = c.post("/api/records", content=json.dumps(_submission("ACT-ORG2", organisation="ORG-2")))  # fmt: skip
@@ -224,7 +222,7 @@ def test_field_lead_rules(server: tuple[str, Path]) -> None:
         assert c.get("/api/records/hazard").json()["features"] == []
 
 
-def test_bad_submission_is_a_422_naming_the_feature(server: tuple[str, Path]) -> None:
+def test_bad_submission_is_a_422_naming_the_feature(server: tuple[str, str]) -> None:
     base, db = server
     bow = {"type": "Polygon", "coordinates": [[[X0, Y0], [X0 + 0.01, Y0 + 0.01], [X0 + 0.01, Y0], [X0, Y0 + 0.01], [X0, Y0]]]}  # fmt: skip
     feats = [activity("ACT-OK", LEFT, status="submitted"), activity("ACT-BAD", bow, status="submitted")]  # fmt: skip
@@ -237,7 +235,7 @@ def test_bad_submission_is_a_422_naming_the_feature(server: tuple[str, Path]) ->
     assert _count(db, "ACT-OK") == 0
 
 
-def test_what_each_role_sees(server: tuple[str, Path]) -> None:
+def test_what_each_role_sees(server: tuple[str, str]) -> None:
     base, _ = server
     with _client(base, "observer") as c:
         hz = c.get("/api/records/hazard/HA-1").json()
@@ -255,7 +253,7 @@ def test_what_each_role_sees(server: tuple[str, Path]) -> None:
         assert c.get("/api/records/hazard", params={"bbox": "1,2,3"}).status_code == 422
 
 
-def test_approval_reaches_another_client_live(server: tuple[str, Path]) -> None:
+def test_approval_reaches_another_client_live(server: tuple[str, str]) -> None:
     base, _ = server
     listener = Listener(base, "observer", PASSWORD, "review", match=lambda e: e["id"] == "ACT-LIVE")  # fmt: skip
     with _client(base, "lead") as c:
@@ -274,7 +272,7 @@ def test_approval_reaches_another_client_live(server: tuple[str, Path]) -> None:
 
 
 def test_browser_session_cookie_needs_the_csrf_header_to_change_things(
-    server: tuple[str, Path],
+    server: tuple[str, str],
 ) -> None:
     base, _ = server
     r = httpx.post(f"{base}/api/auth/session", data={"username": "officer", "password": PASSWORD})

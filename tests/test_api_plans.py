@@ -21,8 +21,8 @@ DB: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('apiplan') / 'p.db'}"
+def base(database_url: str) -> Iterator[str]:
+    url = database_url
     store = services.open_store(url)
     scen = generate(scale=0.02, seed=4)
     services.import_features(store, scen.features, source="t", actor="t")

@@ -61,8 +61,8 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('authz') / 'a.db'}"
+def base(database_url: str) -> Iterator[str]:
+    url = database_url
     store = services.open_store(url)
     feats = [
         *base_programme(),

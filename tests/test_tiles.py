@@ -19,7 +19,7 @@ from clearfield import services
 from clearfield.api.tiles import BUFFER, DOT_CELL, EXTENT, PIXEL
 from clearfield.scenario import generate
 from clearfield.stats import blocked_assets
-from clearfield.store.sqlite import SQLiteStore
+from clearfield.store.base import Store
 from clearfield.users import add_user
 from server import running
 
@@ -32,9 +32,9 @@ _DB: dict[str, str] = {}  # server base URL -> its database URL
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, SQLiteStore]]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('tiles') / 'tiles.db'}"
-    store = SQLiteStore.open(url)
+def served(database_url: str) -> Iterator[tuple[str, Store]]:
+    url = database_url
+    store = services.open_store(url)
     scen = generate(scale=0.05, seed=1)
     services.import_features(store, scen.features, source="t", actor="t")
     with running(url) as base:
@@ -90,7 +90,7 @@ def grid_to_lonlat(c: np.ndarray, w: float, s: float, e: float, n: float) -> np.
     return np.column_stack((w + c[:, 0] / EXTENT * (e - w), lat))
 
 
-def intersecting(store: SQLiteStore, record_type: str, box: tuple[float, ...]) -> dict[str, Any]:
+def intersecting(store: Store, record_type: str, box: tuple[float, ...]) -> dict[str, Any]:
     return {s.record.id: s.record for s in store.records(record_type, bbox=box)}  # type: ignore[arg-type]
 
 
@@ -98,7 +98,7 @@ def get_tile(base: str, path: str, role: str = "admin", org: str | None = None) 
     """A tile as a real user of ``role`` (and ``org``) gets it, with a bearer token."""
     if (role, org) not in _TOKENS:
         name = f"{role}-{org or 'none'}"
-        store = SQLiteStore.open(_DB[base])
+        store = services.open_store(_DB[base])
         add_user(store, name, role, org, PASSWORD, actor="test")
         store.close()
         r = httpx.post(f"{base}/api/auth/token", data={"username": name, "password": PASSWORD})
@@ -115,7 +115,7 @@ def features(r: httpx.Response, layer: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def busiest(served: tuple[str, SQLiteStore]) -> tuple[int, int, int]:
+def busiest(served: tuple[str, Store]) -> tuple[int, int, int]:
     """The detail-zoom tile with the most hazard centroids in it."""
     _, store = served
     hazards = store.records("hazard")
@@ -128,7 +128,7 @@ def busiest(served: tuple[str, SQLiteStore]) -> tuple[int, int, int]:
 
 
 def test_tile_rows_are_the_same_whichever_way_they_are_found(
-    served: tuple[str, SQLiteStore],
+    served: tuple[str, Store],
 ) -> None:
     """The store finds a tile's records through the R*Tree or by walking the type,
     whichever visits fewer boxes; both give every current record whose box touches."""
@@ -157,7 +157,7 @@ def test_tile_rows_are_the_same_whichever_way_they_are_found(
 
 
 def test_hazards_are_those_intersecting_the_tile(
-    served: tuple[str, SQLiteStore], busiest: tuple[int, int, int]
+    served: tuple[str, Store], busiest: tuple[int, int, int]
 ) -> None:
     base, store = served
     z, x, y = busiest
@@ -181,7 +181,7 @@ def test_hazards_are_those_intersecting_the_tile(
 
 
 def test_polygons_land_where_the_hazard_is(
-    served: tuple[str, SQLiteStore], busiest: tuple[int, int, int]
+    served: tuple[str, Store], busiest: tuple[int, int, int]
 ) -> None:
     """Decoded tile coordinates mapped back to lon/lat cover the hazard's own polygon."""
     base, store = served
@@ -200,7 +200,7 @@ def test_polygons_land_where_the_hazard_is(
         assert original.buffer(tol).covers(lonlat.intersection(shapely.box(w, s, e, n)))
 
 
-def test_low_zoom_draws_hazards_under_a_pixel_as_dots(served: tuple[str, SQLiteStore]) -> None:
+def test_low_zoom_draws_hazards_under_a_pixel_as_dots(served: tuple[str, Store]) -> None:
     """Below the detail zoom a hazard of a pixel or more is its polygon; one under a
     pixel is a dot near its centre, one dot per few pixels, status and review status,
     whose ``count`` says how many it stands for: every hazard is drawn, once."""
@@ -239,7 +239,7 @@ def test_low_zoom_draws_hazards_under_a_pixel_as_dots(served: tuple[str, SQLiteS
 
 
 def test_assets_with_kind_damage_and_blocked(
-    served: tuple[str, SQLiteStore],
+    served: tuple[str, Store],
 ) -> None:
     base, store = served
     assets = list(store.records("asset"))
@@ -260,7 +260,7 @@ def test_assets_with_kind_damage_and_blocked(
 
 
 def test_released_land_is_the_approved_releases_by_category(
-    served: tuple[str, SQLiteStore],
+    served: tuple[str, Store],
 ) -> None:
     """The ``released`` layer: the approved (counted) release activities touching the
     tile, each with its category; a field lead gets their own organisation's."""
@@ -291,7 +291,7 @@ def test_released_land_is_the_approved_releases_by_category(
 
 
 def test_observers_never_get_a_hazard_polygon(
-    served: tuple[str, SQLiteStore], busiest: tuple[int, int, int]
+    served: tuple[str, Store], busiest: tuple[int, int, int]
 ) -> None:
     base, _ = served
     z, x, y = busiest
@@ -303,7 +303,7 @@ def test_observers_never_get_a_hazard_polygon(
 
 
 def test_a_field_lead_sees_only_their_organisations_hazards(
-    served: tuple[str, SQLiteStore], busiest: tuple[int, int, int]
+    served: tuple[str, Store], busiest: tuple[int, int, int]
 ) -> None:
     base, _ = served
     z, x, y = busiest
@@ -318,7 +318,7 @@ def test_a_field_lead_sees_only_their_organisations_hazards(
     assert all(f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in got)
 
 
-def test_an_empty_tile_is_a_valid_tile(served: tuple[str, SQLiteStore]) -> None:
+def test_an_empty_tile_is_a_valid_tile(served: tuple[str, Store]) -> None:
     base, _ = served
     assert features(get_tile(base, "hazards/10/0/0.pbf"), "hazards") == []
     assert features(get_tile(base, "assets/0/0/0.pbf"), "assets")  # the whole world
@@ -338,7 +338,7 @@ def test_an_empty_tile_is_a_valid_tile(served: tuple[str, SQLiteStore]) -> None:
     ],
 )
 def test_bad_tiles_are_refused_with_a_json_error(
-    served: tuple[str, SQLiteStore], path: str, status: int, code: str | None
+    served: tuple[str, Store], path: str, status: int, code: str | None
 ) -> None:
     base, _ = served
     r = get_tile(base, path)

@@ -327,23 +327,25 @@ def _build_scenario(database: str | None, scale: float, seed: int, replace: bool
     from clearfield.scenario import generate
 
     url = database_url(database)
-    path = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
-    if path is not None and path.exists():
+    try:
+        where = services.holding_programme(url)
+    except ClearfieldError as exc:
+        fail(exc)
+    if where is not None:
         if not replace:
             err.print(
-                f"[bold red]error[/] {path} exists; use --replace to rebuild it or choose "
+                f"[bold red]error[/] {where} exists; use --replace to rebuild it or choose "
                 "another --database"
             )
             raise typer.Exit(1)
         why = services.replaceable(url)
         if why is not None:
             err.print(
-                f"[bold red]error[/] {path} will not be replaced: {why}. Choose another "
-                "--database, or move the file away yourself."
+                f"[bold red]error[/] {where} will not be replaced: {why}. Choose another "
+                "--database, or move it away yourself."
             )
             raise typer.Exit(1)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        services.erase(url)
     try:
         store = services.open_store(url)
         with progress_bar() as progress:

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,34 @@ def schema_revisions(url: str) -> tuple[str | None, str]:
         return sqlite_schema_revisions(url)
     open_store(url, create=False)  # says plainly which stores there are
     raise StoreError(f"unknown database URL {url!r}")
+
+
+def holding_programme(url: str) -> str | None:
+    """What holds a programme at ``url`` already (the file, or the database with
+    records in it), for messages; None when there is nothing there to lose."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        return str(path) if path.exists() else None
+    store = open_store(url)
+    try:
+        return None if store.is_empty() else "the database at " + store.safe_url()  # type: ignore[attr-defined]
+    finally:
+        store.close()
+
+
+def erase(url: str) -> None:
+    """Delete the programme at ``url`` whole (the file; or every Clearfield table) so a
+    new one can be built there. Callers check :func:`replaceable` first."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    store = open_store(url)
+    try:
+        store.erase()  # type: ignore[attr-defined]
+    finally:
+        store.close()
 
 
 SCENARIO_ACTOR = "scenario"

@@ -16,6 +16,7 @@ class Dialect:
     """SQLite's phrasing; :class:`_Postgres` overrides what PostgreSQL says otherwise."""
 
     name = "sqlite"
+    ordered_join = "CROSS JOIN"  # SQLite keeps the written order for these: the first drives
 
     def placeholders(self, sql: str) -> str:
         """The statement with the driver's placeholders (for the driver's own cursor)."""
@@ -32,6 +33,7 @@ class Dialect:
 
 class _Postgres(Dialect):
     name = "postgresql"
+    ordered_join = "JOIN"  # (no CROSS JOIN ... ON here; the planner picks the order)
 
     def placeholders(self, sql: str) -> str:
         # psycopg's are %s, and a literal % is written %%

@@ -66,6 +66,26 @@ class PostGISStore(SQLStore):
     def _lock_writes(self, conn: Connection) -> None:
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITE_LOCK})")
 
+    def safe_url(self) -> str:
+        """The database's URL without its password."""
+        return _safe(self.url)
+
+    def erase(self) -> None:
+        """Drop every Clearfield table (the audit trail too) and make them anew, empty:
+        for rebuilding a scenario database; never called on real data (see
+        ``services.replaceable``)."""
+        with self.engine.begin() as conn:
+            self._lock_writes(conn)
+            tables = conn.exec_driver_sql(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'spatial_ref_sys'"
+            ).scalars()
+            for table in list(tables):
+                conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{table}" CASCADE')
+            conn.exec_driver_sql("DROP FUNCTION IF EXISTS audit_event_append_only() CASCADE")
+        self._extent = None
+        migrate(self.engine)
+
 
 def _driver_placeholders(
     conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool

@@ -35,7 +35,7 @@ TILE_COLUMNS = (
 
 def _sql(record_type: str, drive: str, version: str, dialect: Dialect) -> str:
     """The tile query for a type, driven by the R*Tree (``rtree``) or by the type's
-    records (``type``), of the ``is_current`` or ``is_counted`` versions. CROSS JOIN:
+    records (``type``), of the ``is_current`` or ``is_counted`` versions. An ordered join:
     SQLite keeps the order written, so the first table drives. Only hazards have an
     account, only assets a damage level."""
     hazard = record_type == "hazard"
@@ -49,14 +49,14 @@ def _sql(record_type: str, drive: str, version: str, dialect: Dialect) -> str:
     if drive == "rtree":
         tables = (
             "FROM record_bbox b "
-            f"CROSS JOIN record_version v ON v.pk = b.pk AND v.{version} = 1 "
+            f"{dialect.ordered_join} record_version v ON v.pk = b.pk AND v.{version} = 1 "
             "JOIN entity e ON e.pk = v.entity_pk AND e.record_type = ? "
         )
     else:
         tables = (
             "FROM entity e "
-            f"CROSS JOIN record_version v ON v.entity_pk = e.pk AND v.{version} = 1 "
-            "CROSS JOIN record_bbox b ON b.pk = v.pk AND e.record_type = ? "
+            f"{dialect.ordered_join} record_version v ON v.entity_pk = e.pk AND v.{version} = 1 "
+            f"{dialect.ordered_join} record_bbox b ON b.pk = v.pk AND e.record_type = ? "
         )
     return dialect.placeholders(
         columns
