@@ -49,9 +49,15 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module", params=STORES)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # fmt: skip
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Each store kind in turn, for a module's tests."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def database_url(request: pytest.FixtureRequest, store_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # fmt: skip
     """A new, empty database of each store kind, for a module's tests (a server's)."""
-    with new_database(request, request.param, tmp_path_factory.mktemp("db")) as url:
+    with new_database(request, store_kind, tmp_path_factory.mktemp("db")) as url:
         yield url
 
 

@@ -22,6 +22,9 @@ from pathlib import Path
 
 import pytest
 
+from clearfield import services
+from common import dump
+
 DATA = Path(__file__).parent / "data"
 BAD = DATA / "bad"
 BASE = DATA / "good" / "base.geojson"
@@ -32,12 +35,12 @@ BAD_FILES = sorted(p.name for p in BAD.iterdir() if p.is_file() and p != EXPECTE
 Snapshot = tuple[str, str]
 
 
-def run_import(path: Path, db: Path) -> subprocess.CompletedProcess[str]:
+def run_import(path: Path, url: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env.pop("CLEARFIELD_DATABASE", None)
     env.update({"COLUMNS": "1000", "NO_COLOR": "1", "TERM": "dumb"})
     return subprocess.run(
-        [sys.executable, "-m", "clearfield", "import", str(path), "--database", f"sqlite:///{db}"],
+        [sys.executable, "-m", "clearfield", "import", str(path), "--database", url],
         capture_output=True,
         text=True,
         timeout=60,
@@ -46,13 +49,20 @@ def run_import(path: Path, db: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def snapshot(db: Path) -> Snapshot:
-    """The SQL dump of the database and the sha256 of its file, after a full WAL checkpoint."""
+def snapshot(url: str) -> Snapshot:
+    """Every row of the database, and (SQLite) the sha256 of its file after a full WAL
+    checkpoint: a refused import must change neither."""
+    store = services.open_store(url, create=False)
+    try:
+        rows = repr(dump(store))
+    finally:
+        store.close()
+    if not url.startswith("sqlite:///"):
+        return rows, ""
+    db = Path(url.removeprefix("sqlite:///"))
     with contextlib.closing(sqlite3.connect(db)) as con:
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        dump = "\n".join(con.iterdump())
-        digest = hashlib.sha256(db.read_bytes()).hexdigest()
-    return dump, digest
+    return rows, hashlib.sha256(db.read_bytes()).hexdigest()
 
 
 def squeeze(text: str) -> str:
@@ -61,24 +71,26 @@ def squeeze(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def base_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Snapshot]:
+def base_db(database_url: str) -> tuple[str, Snapshot]:
     """A database holding base.geojson, and its snapshot."""
-    db = tmp_path_factory.mktemp("base") / "base.db"
-    result = run_import(BASE, db)
+    result = run_import(BASE, database_url)
     assert result.returncode == 0, result.stdout + result.stderr
-    snap = snapshot(db)
+    snap = snapshot(database_url)
     assert "HA-2" in snap[0] and "AC-3" in snap[0], "base.geojson was not stored"
-    return db, snap
+    return database_url, snap
 
 
 @pytest.fixture
-def programme_db(base_db: tuple[Path, Snapshot], tmp_path: Path) -> tuple[Path, Snapshot]:
-    """A private copy of the base database (the checkpointed file is the whole database)."""
-    source, snap = base_db
-    db = tmp_path / "programme.db"
-    shutil.copyfile(source, db)
-    assert snapshot(db) == snap
-    return db, snap
+def programme_db(base_db: tuple[str, Snapshot], tmp_path: Path) -> tuple[str, Snapshot]:
+    """The base database: a private copy of the file (SQLite), or the module's own
+    database (PostgreSQL; every test here must leave it as it found it)."""
+    url, snap = base_db
+    if url.startswith("sqlite:///"):
+        db = tmp_path / "programme.db"
+        shutil.copyfile(url.removeprefix("sqlite:///"), db)
+        url = f"sqlite:///{db}"
+    assert snapshot(url) == snap
+    return url, snap
 
 
 def test_corpus_is_complete() -> None:
@@ -90,7 +102,7 @@ def test_corpus_is_complete() -> None:
         assert all(isinstance(s, str) and s.strip() for s in substrings), name
 
 
-def test_base_programme_imports(base_db: tuple[Path, Snapshot]) -> None:
+def test_base_programme_imports(base_db: tuple[str, Snapshot]) -> None:
     db, snap = base_db
     result = run_import(BASE, db)  # sent again: unchanged, nothing written
     assert result.returncode == 0, result.stdout + result.stderr
@@ -99,7 +111,7 @@ def test_base_programme_imports(base_db: tuple[Path, Snapshot]) -> None:
 
 @pytest.mark.parametrize("name", BAD_FILES)
 def test_bad_file_is_rejected_and_nothing_changes(
-    name: str, programme_db: tuple[Path, Snapshot]
+    name: str, programme_db: tuple[str, Snapshot]
 ) -> None:
     db, before = programme_db
     result = run_import(BAD / name, db)
@@ -110,4 +122,4 @@ def test_bad_file_is_rejected_and_nothing_changes(
     assert not missing, f"{name}: missing {missing} in output:\n{output}"
     after = snapshot(db)
     assert after[0] == before[0], f"{name}: the database content changed"
-    assert after[1] == before[1], f"{name}: the database file changed"
+    assert after[1] == before[1], f"{name}: the database file changed"  # (SQLite)

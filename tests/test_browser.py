@@ -35,6 +35,7 @@ from clearfield.errors import ClearfieldError
 from clearfield.scenario import generate
 from clearfield.users import add_user
 from common import X0, Y0, activity, base_programme, feature
+from conftest import new_database
 from server import running
 
 CHROMIUM = "/usr/bin/chromium"
@@ -66,9 +67,9 @@ def _serving(url: str) -> AbstractContextManager[str]:
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def base(database_url: str) -> Iterator[str]:
     """A one-hazard programme and no plan: sign-in, the map, reviews, alerts."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'browser.db'}"
+    url = database_url
     store = services.open_store(url)
     bridge = feature(
         "asset",
@@ -90,10 +91,16 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def planned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def planned(
+    request: pytest.FixtureRequest, store_kind: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A small generated programme (a few teams, a hundred hazards) with a plan made
     through the API, as a planner would."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('browser-plan') / 'plan.db'}"
+    with new_database(request, store_kind, tmp_path_factory.mktemp("plan")) as url:
+        yield from _planned(url)
+
+
+def _planned(url: str) -> Iterator[str]:
     store = services.open_store(url)
     scen = generate(scale=0.02, seed=4)
     services.import_features(store, scen.features, source="t", actor="t")
@@ -456,7 +463,7 @@ def _png() -> bytes:
 
 
 def test_a_configured_raster_basemap_is_drawn_under_the_map(
-    browser: Browser, tmp_path: Path
+    browser: Browser, store_url: str
 ) -> None:
     """``--basemap-tiles``: the map asks a tile server (a real one, on 127.0.0.1) for
     raster tiles of the programme's area and draws them under the records."""
@@ -477,7 +484,7 @@ def test_a_configured_raster_basemap_is_drawn_under_the_map(
 
     tiles = ThreadingHTTPServer(("127.0.0.1", 0), Tiles)
     threading.Thread(target=tiles.serve_forever, daemon=True).start()
-    url = f"sqlite:///{tmp_path / 'raster.db'}"
+    url = store_url
     store = services.open_store(url)
     services.import_features(store, base_programme(), source="t", actor="t")
     add_user(store, "observer", "observer", None, PASSWORD, actor="t")

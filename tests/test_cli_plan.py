@@ -13,11 +13,13 @@ from test_cli import cf
 
 
 @pytest.fixture(scope="module")
-def planned(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], Path]:
+def planned(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict[str, str], Path]:
     import os
 
     tmp = tmp_path_factory.mktemp("cliplan")
-    env = dict(os.environ, CLEARFIELD_DATABASE=f"sqlite:///{tmp / 'p.db'}", COLUMNS="200")
+    env = dict(os.environ, CLEARFIELD_DATABASE=database_url, COLUMNS="200")
     cf(env, "scenario", "--scale", "0.02", "--seed", "3")
     p = cf(
         env,

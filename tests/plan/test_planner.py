@@ -21,6 +21,8 @@ from clearfield.plan.kpi import compare, gantt, kpis
 from clearfield.plan.problem import Plan, Problem, Task, Team, benefit_of
 from clearfield.plan.verify import verify
 from clearfield.scenario import generate
+from conftest import postgres_url
+from pg import PostgresCluster
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +35,23 @@ def problem(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Problem]:
     store.set_programme(scen.metadata, actor="test")
     yield planning.build(store, Options(horizon_days=180))
     store.close()
+
+
+def test_the_problem_is_the_same_from_either_store(
+    problem: Problem, postgres: PostgresCluster
+) -> None:
+    """The planner reads its snapshot through the store: the PostGIS store gives the
+    very problem the embedded store gives, for the same records."""
+    url = postgres_url(postgres.new_database())
+    store = services.open_store(url)
+    try:
+        scen = generate(scale=0.03, seed=5)
+        services.import_features(store, scen.features, source="test", actor="test")
+        store.set_programme(scen.metadata, actor="test")
+        other = planning.build(store, Options(horizon_days=180))
+    finally:
+        store.close()
+    assert other.to_json() == problem.to_json()
 
 
 def _check(problem: Problem, plan: Plan) -> float:
