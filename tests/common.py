@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import shapely
@@ -92,3 +93,14 @@ def dump(store: Any) -> dict[str, list[tuple[Any, ...]]]:
             rows = conn.exec_driver_sql(f"SELECT * FROM {table}").all()
             out[table] = sorted((tuple(r) for r in rows), key=repr)
     return out
+
+
+def same_figures(a: Any, b: Any, rel: float = 1e-9) -> bool:
+    """Nested figures equal, floats within ``rel`` (two databases sum in their own order)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_figures(a[k], b[k], rel) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(same_figures(x, y, rel) for x, y in zip(a, b, strict=True))  # fmt: skip
+    if isinstance(a, float) or isinstance(b, float):
+        return math.isclose(a, b, rel_tol=rel, abs_tol=1e-9)
+    return bool(a == b)

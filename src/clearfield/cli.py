@@ -575,6 +575,33 @@ def review_show(record_type: RecordType, record_id: RecordId, database: Database
         )
 
 
+@app.command("copy")
+def copy_command(
+    source: Annotated[str, typer.Argument(help="sqlite:///PATH or postgresql://... to copy from")],
+    target: Annotated[str, typer.Argument(help="An empty database to copy into (made if missing)")],
+) -> None:
+    """Copy a whole programme (records, versions, audit trail, users, plans) from one
+    store to another, e.g. SQLite to PostGIS, then check every table's rows and checksum."""
+    from clearfield.copy import copy_programme
+
+    try:
+        src = services.open_store(source, create=False)
+        dst = services.open_store(target)
+        try:
+            with progress_bar() as progress:
+                checks = copy_programme(src, dst, progress)
+        finally:
+            src.close()
+            dst.close()
+    except ClearfieldError as exc:
+        fail(exc)
+        return
+    rows = sum(c.rows for c in checks)
+    out.print(f"copied {rows:,} rows in {len(checks)} tables; counts and checksums agree")
+    for c in checks:
+        out.print(f"  {c.table:<16} {c.rows:>10,}  {c.sha256[:16]}", highlight=False)
+
+
 @app.command()
 def migrate(
     database: Database = None,

@@ -421,6 +421,7 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries):
             rows, boxes, audits, flags, touched, hazards = [], [], [], [], set(), set()
             geoms = [nv.record.geometry for nv in versions]
             bounds = shapely.bounds(np.asarray(geoms, dtype=object)) if geoms else np.zeros((0, 4))
+            bounds = _outward_float32(bounds)
             for i, nv in enumerate(versions):
                 rec = nv.record
                 pk = base + 1 + i
@@ -589,6 +590,20 @@ _INSERT_VERSION = (
 
 
 _BULK = 10_000  # versions in one write from which it counts as a bulk load
+
+
+def _outward_float32(bounds: np.ndarray) -> np.ndarray:
+    """Boxes (minx, miny, maxx, maxy) rounded outward to 32-bit floats, as SQLite's
+    R*Tree keeps them: both stores then hold the very same boxes (same candidates, and
+    a programme copied between them is the same to the bit)."""
+    if not len(bounds):
+        return bounds
+    with np.errstate(invalid="ignore"):
+        b32 = bounds.astype(np.float32)
+        low, high = b32[:, :2], b32[:, 2:]
+        low = np.where(low.astype(np.float64) > bounds[:, :2], np.nextafter(low, np.float32(-np.inf)), low)  # fmt: skip
+        high = np.where(high.astype(np.float64) < bounds[:, 2:], np.nextafter(high, np.float32(np.inf)), high)  # fmt: skip
+    return np.hstack([low, high]).astype(np.float64)
 
 
 def _kind(rec: Record) -> str | None:
