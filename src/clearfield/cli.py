@@ -614,22 +614,24 @@ def migrate(
     url = database_url(database)
     try:
         before, head = services.schema_revisions(url)
-        if before is None:
+        if before is None and url.startswith("sqlite:///"):
             raise StoreError(f"no database at {url}; nothing to migrate")
         if check:
             if before != head:
-                err.print(f"schema {before}, behind the newest {head}: run clearfield migrate")
+                err.print(
+                    f"schema {before or '(none)'}, behind the newest {head}: run clearfield migrate"
+                )
                 raise typer.Exit(1)
             out.print(f"schema {before}, the newest")
             return
-        open_store(database, create=False).close()
+        open_store(database).close()  # (a missing SQLite file was refused above)
     except ClearfieldError as exc:
         fail(exc)
         return
     if before == head:
         out.print(f"schema {head}, the newest: nothing to do")
     else:
-        out.print(f"schema {before} → {head}")
+        out.print(f"schema {before or '(none)'} → {head}")
 
 
 @app.command()

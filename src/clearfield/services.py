@@ -54,6 +54,10 @@ def schema_revisions(url: str) -> tuple[str | None, str]:
     """(the database's schema revision or None, the newest known), changing nothing."""
     if url.startswith("sqlite:///"):
         return sqlite_schema_revisions(url)
+    if url.startswith(POSTGRES_PREFIXES):
+        from clearfield.store.postgis import schema_revisions
+
+        return schema_revisions(url)
     open_store(url, create=False)  # says plainly which stores there are
     raise StoreError(f"unknown database URL {url!r}")
 

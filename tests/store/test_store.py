@@ -3,7 +3,10 @@ it is about one: schema, box index, atomic writes, full recompute; SQLite's prag
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 import shapely
@@ -154,7 +157,12 @@ def test_an_empty_postgres_database_is_not_taken_for_a_programme(postgres):
     url = postgres_url(postgres.new_database())
     with pytest.raises(StoreError, match="no Clearfield database at"):
         services.open_store(url, create=False)
-    services.open_store(url).close()  # created (migrated) when asked to
+    env = dict(os.environ, CLEARFIELD_DATABASE=url, NO_COLOR="1", COLUMNS="200")
+    run = [sys.executable, "-m", "clearfield", "migrate"]
+    behind = subprocess.run([*run, "--check"], env=env, capture_output=True, text=True)
+    assert behind.returncode == 1 and "(none)" in behind.stderr
+    made = subprocess.run(run, env=env, capture_output=True, text=True)
+    assert made.returncode == 0 and "(none) → 0002" in made.stdout, made.stderr
     services.open_store(url, create=False).close()
 
 

@@ -16,14 +16,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from clearfield.errors import StoreError
-from clearfield.store.sql import SQLStore, migrate
+from clearfield.store.sql import SQLStore, _alembic_config, migrate
 
-__all__ = ["PostGISStore", "engine_url"]
+__all__ = ["PostGISStore", "engine_url", "schema_revisions"]
 
 _WRITE_LOCK = 0x434C4652  # "CLFR": the advisory lock every write transaction holds
 
@@ -34,6 +36,20 @@ def engine_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url.removeprefix(prefix)
     raise StoreError(f"not a PostgreSQL URL: {url!r} (expected postgresql://...)")
+
+
+def schema_revisions(url: str) -> tuple[str | None, str]:
+    """(the database's schema revision, or None before the first; the newest known),
+    changing nothing."""
+    engine = create_engine(engine_url(url))
+    try:
+        with engine.connect() as conn:
+            head = ScriptDirectory.from_config(_alembic_config(conn)).get_current_head() or ""
+            return MigrationContext.configure(conn).get_current_revision(), head
+    except (OperationalError, ProgrammingError) as exc:
+        raise StoreError(f"cannot open {_safe(url)}: {exc.orig}") from None
+    finally:
+        engine.dispose()
 
 
 class PostGISStore(SQLStore):
