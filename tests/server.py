@@ -61,7 +61,7 @@ def running(database_url: str, app: Any = None) -> Iterator[str]:
 
 
 @contextmanager
-def serving_process(database_url: str) -> Iterator[str]:
+def serving_process(database_url: str, *options: str) -> Iterator[str]:
     """`clearfield serve` in a process of its own (benchmarks: clients and server then do
     not share one interpreter lock); yield its base URL once it answers."""
     port = free_port()
@@ -75,6 +75,7 @@ def serving_process(database_url: str) -> Iterator[str]:
             str(port),
             "--database",
             database_url,
+            *options,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -74,16 +74,48 @@ def serve(
             "tile server; without it the basemap is the programme's own context only.",
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Server processes (PostgreSQL store only; live events reach every "
+            "process's dashboards through the database).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the API (OpenAPI at /docs) on HOST:PORT; GET /api/health answers 200 when ready."""
+    import os
+
     import uvicorn
 
     from clearfield.api.app import create_app
 
+    url = database_url(database)
+    if workers > 1 and url.startswith("sqlite:///"):
+        err.print(
+            "[bold red]error[/] --workers: several server processes need the PostgreSQL "
+            "store (live events pass between them through it); the embedded store "
+            "serves from one"
+        )
+        raise typer.Exit(1)
     try:
-        app = create_app(database_url(database), basemap_tiles=basemap_tiles)
+        app = create_app(url, basemap_tiles=basemap_tiles)  # checks the database and options
     except ClearfieldError as exc:
         fail(exc)
         return
     err.print(f"serving on http://{host}:{port}/ (API docs at /docs)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+        return
+    os.environ["CLEARFIELD_DATABASE"] = url  # what each worker process builds its app from
+    if basemap_tiles:
+        os.environ["CLEARFIELD_BASEMAP_TILES"] = basemap_tiles
+    uvicorn.run(
+        "clearfield.api.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )

@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import os
 import secrets
 import threading
 from contextlib import asynccontextmanager
@@ -28,7 +29,7 @@ from clearfield.api.alerts import LateTaskWatch, submission_alerts
 from clearfield.api.batcher import SubmissionBatcher
 from clearfield.api.cache import UntilChange
 from clearfield.api.current_plan import CurrentPlan
-from clearfield.api.events import Broker
+from clearfield.api.events import Broker, PostgresRelay
 from clearfield.api.plans import add_plans
 from clearfield.api.programme import add_programme
 from clearfield.api.tile_service import TileService
@@ -61,7 +62,7 @@ from clearfield.users import (
     user_from_row,
 )
 
-__all__ = ["create_app"]
+__all__ = ["app_from_environment", "create_app"]
 
 _STATUS = {
     "UNAUTHORIZED": 401,
@@ -125,6 +126,16 @@ def _error(exc: ClearfieldError) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def app_from_environment() -> FastAPI:
+    """The app of one of several server processes (``clearfield serve --workers N``):
+    its database from ``CLEARFIELD_DATABASE``, its basemap from
+    ``CLEARFIELD_BASEMAP_TILES``."""
+    return create_app(
+        os.environ["CLEARFIELD_DATABASE"],
+        basemap_tiles=os.environ.get("CLEARFIELD_BASEMAP_TILES") or None,
+    )
+
+
 LATE_CHECK_SECONDS = 300.0
 """How often a server looks for tasks that have become late (days pass on their own)."""
 
@@ -145,6 +156,9 @@ def create_app(
         )
     store = services.open_store(database_url, create=False)
     broker = Broker()
+    if database_url.startswith(services.POSTGRES_PREFIXES):  # other server processes
+        conninfo = "postgresql://" + database_url.split("://", 1)[1]
+        broker.relay = PostgresRelay(conninfo, broker)
     batcher = SubmissionBatcher(store, _error_answer)
     current_plan = CurrentPlan(store)
     kept = UntilChange(store)
@@ -153,6 +167,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
         broker.bind(asyncio.get_running_loop())
+        if broker.relay is not None:
+            broker.relay.start()
         # the first map asks for assets' blocked state, seconds of work on a large
         # programme: begin it now rather than when the first dashboard opens
         threading.Thread(target=_warm, args=(store, current_plan, kept), daemon=True).start()
@@ -162,6 +178,8 @@ def create_app(
         threading.Thread(target=_watch_late_tasks, args=args, daemon=True).start()
         yield
         stop.set()
+        if broker.relay is not None:
+            broker.relay.stop()
         tiles.close()
         batcher.close()
         store.close()
@@ -207,10 +225,11 @@ def create_app(
     me_ = Depends(current_user)
 
     @app.get("/api/health")
-    def health() -> dict[str, str]:
-        """200 when the server is up and its database answers."""
+    def health() -> dict[str, Any]:
+        """200 when the server is up and its database answers; ``process``: which of
+        the server's processes answered (``serve --workers N``)."""
         store.is_empty()
-        return {"status": "ok"}
+        return {"status": "ok", "process": os.getpid()}
 
     @app.post("/api/auth/token")
     def token(form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> dict[str, str]:
