@@ -45,7 +45,9 @@ def running(database_url: str, app: Any = None) -> Iterator[str]:
     thread; yield its base URL once /api/health answers."""
     port = free_port()
     app = app if app is not None else create_app(database_url)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    # (event streams never end by themselves: give them 2 s, then the app shuts down)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2)  # fmt: skip
+    srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
@@ -54,10 +56,7 @@ def running(database_url: str, app: Any = None) -> Iterator[str]:
         yield base
     finally:
         srv.should_exit = True
-        thread.join(timeout=5)
-        if thread.is_alive():  # an event stream still open: stop without waiting for it
-            srv.force_exit = True
-            thread.join(timeout=10)
+        thread.join(timeout=20)
 
 
 @contextmanager
@@ -118,6 +117,12 @@ class Listener:
         assert self.ready.wait(10), "the event stream did not open"
 
     def _run(self) -> None:
+        try:
+            self._listen()
+        except httpx.HTTPError:  # the server went away: this dashboard stops listening
+            self.ready.set()
+
+    def _listen(self) -> None:
         base, user, password, want, count, match = self._args
         with login(base, user, password) as c, c.stream("GET", "/api/events", timeout=90) as r:
             kind = ""

@@ -106,7 +106,8 @@ def serve(
         return
     err.print(f"serving on http://{host}:{port}/ (API docs at /docs)")
     if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        # open event streams (dashboards) get 2 s at shutdown, then the server stops
+        uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
         return
     os.environ["CLEARFIELD_DATABASE"] = url  # what each worker process builds its app from
     if basemap_tiles:
@@ -118,4 +119,5 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
+        timeout_graceful_shutdown=2,
     )

@@ -171,17 +171,21 @@ def create_app(
             broker.relay.start()
         # the first map asks for assets' blocked state, seconds of work on a large
         # programme: begin it now rather than when the first dashboard opens
-        threading.Thread(target=_warm, args=(store, current_plan, kept), daemon=True).start()
+        warming = threading.Thread(target=_warm, args=(store, current_plan, kept), daemon=True)
+        warming.start()
         tiles.start()
         stop = threading.Event()
         args = (store, current_plan, broker, late_check_seconds, stop)
-        threading.Thread(target=_watch_late_tasks, args=args, daemon=True).start()
+        watching = threading.Thread(target=_watch_late_tasks, args=args, daemon=True)
+        watching.start()
         yield
         stop.set()
         if broker.relay is not None:
             broker.relay.stop()
         tiles.close()
         batcher.close()
+        for thread in (watching, warming):  # done with the store before it closes
+            thread.join(timeout=30)
         store.close()
 
     app = FastAPI(

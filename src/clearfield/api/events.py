@@ -91,6 +91,8 @@ class PostgresRelay:
             if self._sender is not None:
                 self._sender.close()
                 self._sender = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
 
     def send(self, kind: str, data: dict[str, Any]) -> None:
         import psycopg
@@ -107,6 +109,8 @@ class PostgresRelay:
                     self._sender.execute("SELECT pg_notify(%s, %s)", (_CHANNEL, payload))
                     return
                 except psycopg.OperationalError:
+                    if self._sender is not None:
+                        self._sender.close()
                     self._sender = None  # a dropped connection: once more on a new one
                     if attempt == 2:
                         raise

@@ -22,6 +22,22 @@ class Dialect:
         """The statement with the driver's placeholders (for the driver's own cursor)."""
         return sql
 
+    def box_in(self, alias: str, bbox: tuple[float, float, float, float]) -> tuple[str, tuple[float, ...]]:  # fmt: skip
+        """(condition, parameters): the ``record_bbox`` row ``alias`` touches ``bbox``
+        (west, south, east, north)."""
+        w, s, e, n = bbox
+        return (
+            f"{alias}.maxx >= ? AND {alias}.minx <= ? AND {alias}.maxy >= ? AND {alias}.miny <= ?",
+            (w, e, s, n),
+        )
+
+    def boxes_touch(self, a: str, b: str) -> str:
+        """Condition: the boxes of rows ``a`` and ``b`` (minx, miny, maxx, maxy) touch."""
+        return (
+            f"{a}.maxx >= {b}.minx AND {a}.minx <= {b}.maxx "
+            f"AND {a}.maxy >= {b}.miny AND {a}.miny <= {b}.maxy"
+        )
+
     def json_text(self, column: str, key: str) -> str:
         """A top-level field of a JSON text column, as text."""
         return f"json_extract({column}, '$.{key}')"
@@ -39,11 +55,23 @@ class _Postgres(Dialect):
         # psycopg's are %s, and a literal % is written %%
         return sql.replace("%", "%%").replace("?", "%s")
 
+    # boxes as PostgreSQL boxes, which the GiST index on record_bbox answers
+    def box_in(self, alias: str, bbox: tuple[float, float, float, float]) -> tuple[str, tuple[float, ...]]:  # fmt: skip
+        return f"{_box(alias)} && box(point(?, ?), point(?, ?))", tuple(bbox)
+
+    def boxes_touch(self, a: str, b: str) -> str:
+        return f"{_box(a)} && {_box(b)}"
+
     def json_text(self, column: str, key: str) -> str:
         return f"({column}::json ->> '{key}')"
 
     def json_number(self, column: str, key: str) -> str:
         return f"({column}::json ->> '{key}')::double precision"
+
+
+def _box(alias: str) -> str:
+    """The expression record_bbox's GiST index is built on (it must match it exactly)."""
+    return f"box(point({alias}.minx, {alias}.miny), point({alias}.maxx, {alias}.maxy))"
 
 
 _DIALECTS = {d.name: d for d in (Dialect(), _Postgres())}

@@ -42,6 +42,7 @@ from clearfield.store.base import (
     StoredRecord,
     VersionInfo,
 )
+from clearfield.store.dialect import dialect_of
 from clearfield.store.sqlite_accounts import refresh
 from clearfield.store.sqlite_batches import executemany, temp_table
 from clearfield.store.sqlite_plans import PlanRuns
@@ -233,8 +234,7 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries):
                 "SELECT e.record_id, v.geometry FROM record_version v "
                 "JOIN entity e ON e.pk = v.entity_pk AND e.record_type = ? "
                 "WHERE v.is_current = 1 AND v.pk IN (SELECT b.pk FROM probe q "
-                "JOIN record_bbox b ON b.maxx >= q.minx AND b.minx <= q.maxx "
-                "AND b.maxy >= q.miny AND b.miny <= q.maxy)",
+                f"JOIN record_bbox b ON {dialect_of(conn).boxes_touch('b', 'q')})",
                 (record_type,),
             ).all()
         return [(rid, shapely.from_wkb(wkb)) for rid, wkb in rows]
@@ -247,26 +247,33 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries):
         review_status: ReviewStatus | None = None,
         counted_only: bool = False,
     ) -> Iterator[StoredRecord]:
-        sql = [_SELECT, "WHERE e.record_type = ?"]
+        """Current (or counted) versions of a type, in key order, read a chunk at a time
+        on a connection held only while the chunk is read: a caller may stop early, or
+        take its time, without keeping a connection from the pool."""
+        sql = [_SELECT.replace("SELECT ", "SELECT e.pk, ", 1), "WHERE e.record_type = ?"]
         args: list[Any] = [record_type]
         sql.append("AND v.is_counted = 1" if counted_only else "AND v.is_current = 1")
         if review_status is not None:
             sql.append("AND v.review_status = ?")
             args.append(review_status.value)
         if bbox is not None:
-            sql.append(
-                "AND v.pk IN (SELECT pk FROM record_bbox WHERE maxx >= ? AND minx <= ? "
-                "AND maxy >= ? AND miny <= ?)"
-            )
-            args += [bbox[0], bbox[2], bbox[1], bbox[3]]
-        sql.append("ORDER BY e.pk")
+            touching, box_args = dialect_of(self.engine).box_in("b", bbox)
+            sql.append(f"AND v.pk IN (SELECT b.pk FROM record_bbox b WHERE {touching})")
+            args += box_args
+        sql.append("AND e.pk > ? ORDER BY e.pk LIMIT ?")
         window = shapely.box(*bbox) if bbox is not None else None
-        with self.engine.connect() as conn:
-            for row in conn.exec_driver_sql(" ".join(sql), tuple(args)):
-                stored = _stored(record_type, row)
-                # the R*Tree gives boxes that touch the window; Shapely decides exactly
+        after = 0
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.exec_driver_sql(" ".join(sql), (*args, after, _CHUNK)).all()
+            for row in rows:
+                stored = _stored(record_type, row[1:])
+                # the box index gives boxes that touch the window; Shapely decides exactly
                 if window is None or shapely.intersects(stored.record.geometry, window):
                     yield stored
+            if len(rows) < _CHUNK:
+                return
+            after = rows[-1][0]
 
     def history(self, record_type: str, record_id: str) -> list[StoredRecord]:
         with self.engine.connect() as conn:
@@ -282,12 +289,12 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries):
         self, record_type: str, bbox: tuple[float, float, float, float]
     ) -> list[tuple[str, BaseGeometry]]:
         with self.engine.connect() as conn:
+            touching, box_args = dialect_of(conn).box_in("b", bbox)
             rows = conn.exec_driver_sql(
                 "SELECT e.record_id, v.geometry FROM record_bbox b "
                 "JOIN record_version v ON v.pk = b.pk JOIN entity e ON e.pk = v.entity_pk "
-                "WHERE b.maxx >= ? AND b.minx <= ? AND b.maxy >= ? AND b.miny <= ? "
-                "AND v.is_current = 1 AND e.record_type = ?",
-                (bbox[0], bbox[2], bbox[1], bbox[3], record_type),
+                f"WHERE {touching} AND v.is_current = 1 AND e.record_type = ?",
+                (*box_args, record_type),
             ).all()
         return [(rid, shapely.from_wkb(wkb)) for rid, wkb in rows]
 
@@ -590,6 +597,7 @@ _INSERT_VERSION = (
 
 
 _BULK = 10_000  # versions in one write from which it counts as a bulk load
+_CHUNK = 5_000  # rows read at a time by ``records``
 
 
 def _outward_float32(bounds: np.ndarray) -> np.ndarray:

@@ -62,7 +62,7 @@ def _sql(record_type: str, drive: str, version: str, dialect: Dialect) -> str:
         columns
         + tables
         + ("LEFT JOIN hazard_account a ON a.entity_pk = v.entity_pk " if hazard else "")
-        + "WHERE b.maxx >= ? AND b.minx <= ? AND b.maxy >= ? AND b.miny <= ? "
+        + f"WHERE {dialect.box_in('b', (0, 0, 0, 0))[0]} "
         "AND v.geometry IS NOT NULL ORDER BY e.pk"
     )
 
@@ -101,15 +101,16 @@ class TileQueries:
         than that both ways comes without its geometry (None), which is then never read:
         a tile at low zoom draws what is under a pixel as a dot at its box's centre.
         """
-        minx, miny, maxx, maxy = bbox
         drive = "rtree" if self._rtree_is_shorter(record_type, bbox) else "type"
         version = "is_counted" if counted else "is_current"
-        sql = _sql(record_type, drive, version, dialect_of(self.engine))
+        dialect = dialect_of(self.engine)
+        sql = _sql(record_type, drive, version, dialect)
+        _, box_args = dialect.box_in("b", bbox)
         with self.engine.connect() as conn:
             # the driver's own cursor: tens of thousands of rows at low zoom, as tuples
             cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             try:
-                cur.execute(sql, (*min_size, record_type, minx, maxx, miny, maxy))
+                cur.execute(sql, (*min_size, record_type, *box_args))
                 return cur.fetchall()
             finally:
                 cur.close()
