@@ -10,12 +10,13 @@ nothing was lost (records in the database = accepted answers).
 
 Target (issue 4): >= 300 submissions/s with p99 < 250 ms on 2 cores, none lost.
 
-    python bench/api.py [--requests 2000] [--clients 32]
+    python bench/api.py [--requests 2000] [--clients 32] [--postgis WORKERS]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import sys
@@ -70,9 +71,25 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--clients", type=int, default=32)
+    ap.add_argument(
+        "--postgis",
+        type=int,
+        metavar="WORKERS",
+        default=0,
+        help="the PostGIS store (a throwaway server) and this many server processes",
+    )
     args = ap.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
+        options: tuple[str, ...] = ()
         url = f"sqlite:///{Path(tmp) / 'api.db'}"
+        if args.postgis:
+            from conftest import postgres_url
+            from pg import PostgresCluster
+
+            pg = stack.enter_context(PostgresCluster())
+            url = postgres_url(pg.new_database("bench"))
+            options = ("--workers", str(args.postgis))
         store = services.open_store(url)
         scen = generate(scale=0.1, seed=1)
         services.import_features(store, scen.features, source="bench", actor="bench")
@@ -96,7 +113,7 @@ def main(argv: list[str] | None = None) -> dict:
             }
             feat = {"type": "Feature", "properties": props, "geometry": h["geometry"]}
             bodies.append(json.dumps(feat).encode())
-        with serving_process(url) as base:
+        with serving_process(url, *options) as base:
             token = httpx.post(f"{base}/api/auth/token", data={"username": "lead", "password": "bench-password-1"}).json()["access_token"]  # fmt: skip
             t0 = time.perf_counter()
             lat, codes = _run(base, token, bodies, args.clients)
@@ -111,6 +128,7 @@ def main(argv: list[str] | None = None) -> dict:
     q0 = statistics.quantiles(lat0, n=100)
     accepted = sum(1 for c in codes if c == 200)
     result = {
+        "store": f"postgis, {args.postgis} processes" if args.postgis else "sqlite",
         "requests": args.requests,
         "clients": args.clients,
         "submissions_per_s": round(args.requests / wall, 1),

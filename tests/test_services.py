@@ -267,10 +267,20 @@ def test_an_activity_moved_to_another_hazard_leaves_the_first_account(store):
 
 def test_a_writer_coming_between_check_and_write_is_refused_cleanly(store_url):
     """Versions are decided before the write; the write refuses if the store moved on."""
-    from clearfield.errors import StoreError
-    from clearfield.services import _resolve_versions, open_store
+    from clearfield.services import open_store
 
     first, second = open_store(store_url), open_store(store_url)
+    try:
+        _two_writers(first, second)
+    finally:
+        first.close()
+        second.close()
+
+
+def _two_writers(first, second):  # type: ignore[no-untyped-def]
+    from clearfield.errors import StoreError
+    from clearfield.services import _resolve_versions
+
     load(first, base_programme())
     newer = [hazard(recorded_on="2025-05-01", land_use="forest")]
     # the second officer's file is checked ...

@@ -195,3 +195,11 @@ def test_neighbours_by_window_and_by_record_boxes_agree(store):
         by_window |= {rid for rid, _ in store.geometries_near("hazard", b)}
     assert touching == by_window
     assert {h.record.id for h in hazards} <= touching
+
+
+def test_sql_with_a_literal_percent_sign_runs_on_either_store(store):
+    """The shared SQL is written with ? placeholders; a % in it is a % on both stores."""
+    load(store, base_programme())
+    assert store.count("SELECT COUNT(*) FROM entity WHERE record_id LIKE 'HA-%'") == 1
+    assert store.count("SELECT COUNT(*) FROM entity WHERE record_id LIKE ?", ("HA-%",)) == 1
+    assert store.count("SELECT '50%' || ?", ("!",)) == "50%!"

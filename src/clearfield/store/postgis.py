@@ -108,8 +108,11 @@ def _driver_placeholders(
 ) -> tuple[str, Any]:
     """The shared SQL's ``?`` placeholders as psycopg's ``%s`` (and a literal ``%`` as
     ``%%``), for statements that carry positional parameters (SQLAlchemy's own come
-    with named ones, already in the driver's style)."""
-    if "?" in statement and isinstance(parameters, tuple | list):
+    with named ones, already in the driver's style). A statement with no parameters
+    goes without any, so that psycopg reads its ``%`` as it is written."""
+    if not parameters:
+        return statement, None
+    if isinstance(parameters, tuple | list):
         statement = statement.replace("%", "%%").replace("?", "%s")
     return statement, parameters
 
