@@ -168,7 +168,7 @@ def test_an_empty_postgres_database_is_not_taken_for_a_programme(postgres):
 
 def test_parallel_accounting_equals_serial(store, monkeypatch):
     """Whole-programme recomputes fork workers; their accounts equal the serial ones."""
-    import clearfield.store.sqlite_accounts as sqlite_store
+    import clearfield.store.sql_accounts as sqlite_store
     from clearfield.scenario import generate
 
     services.import_features(store, generate(scale=0.05, seed=2).features, source="s", actor="t")

@@ -43,13 +43,13 @@ from clearfield.store.base import (
     VersionInfo,
 )
 from clearfield.store.dialect import dialect_of
-from clearfield.store.sqlite_accounts import refresh
-from clearfield.store.sqlite_batches import executemany, temp_table
-from clearfield.store.sqlite_plans import PlanRuns
-from clearfield.store.sqlite_stats import StatisticsQueries
-from clearfield.store.sqlite_tiles import TileQueries
-from clearfield.store.sqlite_users import UserQueries
-from clearfield.store.sqlite_users import remember as remember_answers
+from clearfield.store.sql_accounts import refresh
+from clearfield.store.sql_batches import executemany, temp_table
+from clearfield.store.sql_plans import PlanRuns
+from clearfield.store.sql_stats import StatisticsQueries
+from clearfield.store.sql_tiles import TileQueries
+from clearfield.store.sql_users import UserQueries
+from clearfield.store.sql_users import remember as remember_answers
 
 __all__ = ["MIGRATIONS", "SQLStore", "migrate"]
 

@@ -1,6 +1,6 @@
-"""The embedded store's plan runs: the plans the server made, newest last.
+"""The stores' plan runs: the plans the server made, newest last.
 
-A mixin of :class:`~clearfield.store.sqlite.SQLiteStore`. Plans are kept as the plan
+A mixin of :class:`~clearfield.store.sql.SQLStore`. Plans are kept as the plan
 file contract's JSON, so what the dashboard shows is what `clearfield plan verify`
 checks.
 """

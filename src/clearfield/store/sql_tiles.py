@@ -1,10 +1,11 @@
-"""The embedded store's map tile query: what a vector tile of one record type needs.
+"""The stores' map tile query: what a vector tile of one record type needs.
 
-A mixin of :class:`~clearfield.store.sqlite.SQLiteStore`; it only reads. One SQL
-query per tile: the R*Tree gives the current versions whose bounding box touches the
-tile (or, when the type has fewer records than the tile has boxes of every type, the
-type's records are walked and their boxes checked), and the row carries everything
-the tile draws, so that rendering a tile costs no further look-ups.
+A mixin of :class:`~clearfield.store.sql.SQLStore`; it only reads. One SQL query
+per tile: the box index (SQLite's R*Tree, PostgreSQL's GiST) gives the current
+versions whose bounding box touches the tile (or, when the type has fewer records
+than the tile has boxes of every type, the type's records are walked and their boxes
+checked), and the row carries everything the tile draws, so that rendering a tile
+costs no further look-ups.
 """
 
 from __future__ import annotations

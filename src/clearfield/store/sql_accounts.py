@@ -1,4 +1,4 @@
-"""Land release accounts in the embedded store: recomputed inside the write transaction.
+"""Land release accounts in either store: recomputed inside the write transaction.
 
 Reads the counted hazard versions and their counted releases, runs the domain's
 accounting (on every core when a whole programme is recomputed) and writes the
@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from clearfield.domain.accounting import HazardRelease, Release, account_hazards
 from clearfield.domain.enums import ActivityKind, ReviewStatus
-from clearfield.store.sqlite_batches import executemany, temp_table
+from clearfield.store.sql_batches import executemany, temp_table
 
 __all__ = ["PARALLEL_FROM", "refresh"]
 

@@ -1,6 +1,6 @@
-"""The embedded store's users (for the server) and remembered submissions (idempotency).
+"""The stores' users (for the server) and remembered submissions (idempotency).
 
-A mixin of :class:`~clearfield.store.sqlite.SQLiteStore`. Passwords arrive hashed:
+A mixin of :class:`~clearfield.store.sql.SQLStore`. Passwords arrive hashed:
 hashing is the edge's business (``clearfield.users``), the store keeps what it is given.
 """
 
@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from clearfield.errors import StoreError
 from clearfield.store.base import RememberedAnswer
-from clearfield.store.sqlite_batches import executemany
+from clearfield.store.sql_batches import executemany
 
 __all__ = ["UserQueries", "remember"]
 

@@ -1,6 +1,6 @@
-"""The embedded store's statistics queries: aggregates over the accounts it keeps.
+"""The stores' statistics queries: aggregates over the accounts they keep.
 
-A mixin of :class:`~clearfield.store.sqlite.SQLiteStore`; every method reads only.
+A mixin of :class:`~clearfield.store.sql.SQLStore`; every method reads only.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from clearfield.domain.accounting import ACCOUNT_FIELDS
 from clearfield.store.dialect import dialect_of
-from clearfield.store.sqlite_batches import temp_table
+from clearfield.store.sql_batches import temp_table
 
 _GROUP_HAZARD = {
     None: "NULL",
