@@ -28,7 +28,8 @@ Database = Annotated[
     typer.Option(
         "--database",
         "-d",
-        help="sqlite:///PATH (default $CLEARFIELD_DATABASE or sqlite:///clearfield.db)",
+        help="sqlite:///PATH or postgresql://USER@HOST:PORT/DB (default "
+        "$CLEARFIELD_DATABASE or sqlite:///clearfield.db)",
         show_default=False,
     ),
 ]
