@@ -17,23 +17,11 @@ from typing import Any
 
 from clearfield.errors import StoreError
 from clearfield.store.base import Store
+from clearfield.store.sql import PROGRAMME_TABLES
 
 __all__ = ["TABLES", "TableCheck", "copy_programme", "table_checks"]
 
-TABLES = (
-    "programme",
-    "entity",
-    "record_version",
-    "record_bbox",
-    "audit_event",
-    "quality_flag",
-    "hazard_account",
-    "release_account",
-    "app_user",
-    "submission",
-    "plan_run",
-    "server_secret",
-)
+TABLES = PROGRAMME_TABLES
 """In the order they are filled (a row's references come before it)."""
 _GENERATED = {"geom"}  # PostGIS's geometry column, made from the WKB by the database
 _IDENTITY = {"audit_event": "pk", "quality_flag": "pk", "plan_run": "id"}

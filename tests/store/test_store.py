@@ -203,3 +203,21 @@ def test_sql_with_a_literal_percent_sign_runs_on_either_store(store):
     assert store.count("SELECT COUNT(*) FROM entity WHERE record_id LIKE 'HA-%'") == 1
     assert store.count("SELECT COUNT(*) FROM entity WHERE record_id LIKE ?", ("HA-%",)) == 1
     assert store.count("SELECT '50%' || ?", ("!",)) == "50%!"
+
+
+def test_erasing_a_postgres_programme_leaves_the_rest_of_the_database(postgres):
+    """`scenario --replace` on PostgreSQL drops Clearfield's tables, not a neighbour's."""
+    url = postgres_url(postgres.new_database())
+    store = services.open_store(url)
+    load(store, base_programme())
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE their_table (x INTEGER)")
+        conn.exec_driver_sql("INSERT INTO their_table VALUES (1)")
+    store.close()
+    services.erase(url)
+    store = services.open_store(url, create=False)
+    try:
+        assert store.is_empty() and store.count("SELECT COUNT(*) FROM audit_event") == 0
+        assert store.count("SELECT COUNT(*) FROM their_table") == 1
+    finally:
+        store.close()

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from clearfield.errors import StoreError
-from clearfield.store.sql import SQLStore, _alembic_config, migrate
+from clearfield.store.sql import PROGRAMME_TABLES, SQLStore, _alembic_config, migrate
 
 __all__ = ["PostGISStore", "engine_url", "schema_revisions"]
 
@@ -87,19 +87,16 @@ class PostGISStore(SQLStore):
         return _safe(self.url)
 
     def erase(self) -> None:
-        """Drop every Clearfield table (the audit trail too) and make them anew, empty:
-        for rebuilding a scenario database; never called on real data (see
-        ``services.replaceable``)."""
+        """Drop Clearfield's tables (the audit trail too; nothing else of the database)
+        and make them anew, empty: for rebuilding a scenario database; never called on
+        real data (see ``services.replaceable``)."""
         with self.engine.begin() as conn:
             self._lock_writes(conn)
-            tables = conn.exec_driver_sql(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename <> 'spatial_ref_sys'"
-            ).scalars()
-            for table in list(tables):
-                conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{table}" CASCADE')
+            for table in (*reversed(PROGRAMME_TABLES), "alembic_version"):
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table} CASCADE")
             conn.exec_driver_sql("DROP FUNCTION IF EXISTS audit_event_append_only() CASCADE")
         self._extent = None
+        self._box_counts_cache = None
         migrate(self.engine)
 
 

@@ -51,7 +51,23 @@ from clearfield.store.sql_tiles import TileQueries
 from clearfield.store.sql_users import UserQueries
 from clearfield.store.sql_users import remember as remember_answers
 
-__all__ = ["MIGRATIONS", "SQLStore", "migrate"]
+__all__ = ["MIGRATIONS", "PROGRAMME_TABLES", "SQLStore", "migrate"]
+
+PROGRAMME_TABLES = (
+    "programme",
+    "entity",
+    "record_version",
+    "record_bbox",
+    "audit_event",
+    "quality_flag",
+    "hazard_account",
+    "release_account",
+    "app_user",
+    "submission",
+    "plan_run",
+    "server_secret",
+)
+"""Every table a programme is kept in, each after the tables its rows refer to."""
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _PARENT = {
