@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from collections.abc import AsyncIterator
 from typing import Any
@@ -33,9 +34,12 @@ class Broker:
         """Send an event to every connected client, of every server process (from any
         thread)."""
         if self.relay is not None:
-            self.relay.send(kind, data)  # back to us, and the others, from the database
-        else:
-            self.deliver(kind, data)
+            try:
+                self.relay.send(kind, data)  # back to us, and the others, from the database
+                return
+            except Exception as exc:  # the change is stored; its event at least goes here
+                logging.getLogger(__name__).warning("relaying a %s event failed: %s", kind, exc)
+        self.deliver(kind, data)
 
     def deliver(self, kind: str, data: dict[str, Any]) -> None:
         """Send an event to this process's connected clients."""
