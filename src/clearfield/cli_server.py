@@ -89,7 +89,7 @@ def serve(
 
     import uvicorn
 
-    from clearfield.api.app import create_app
+    from clearfield.api.app import check_basemap_tiles, create_app
 
     url = database_url(database)
     if workers > 1 and url.startswith("sqlite:///"):
@@ -100,7 +100,11 @@ def serve(
         )
         raise typer.Exit(1)
     try:
-        app = create_app(url, basemap_tiles=basemap_tiles)  # checks the database and options
+        if workers == 1:
+            app = create_app(url, basemap_tiles=basemap_tiles)
+        else:  # each worker builds its own app: here only check what they will be given
+            check_basemap_tiles(basemap_tiles)
+            open_store(database, create=False).close()
     except ClearfieldError as exc:
         fail(exc)
         return

@@ -51,6 +51,7 @@ from clearfield.export import stored_properties
 from clearfield.planning import programme_date
 from clearfield.stats import programme_stats
 from clearfield.store.base import Store
+from clearfield.store.postgis import libpq_url
 from clearfield.users import (
     TOKEN_SECONDS,
     AuthError,
@@ -62,7 +63,7 @@ from clearfield.users import (
     user_from_row,
 )
 
-__all__ = ["app_from_environment", "create_app"]
+__all__ = ["app_from_environment", "check_basemap_tiles", "create_app"]
 
 _STATUS = {
     "UNAUTHORIZED": 401,
@@ -136,6 +137,15 @@ def app_from_environment() -> FastAPI:
     )
 
 
+def check_basemap_tiles(url: str | None) -> None:
+    """Refuse a raster tile URL that the map could not fill in."""
+    if url is not None and not all(f"{{{k}}}" in url for k in "zxy"):
+        raise ClearfieldError(
+            f"the basemap tile URL {url!r} needs {{z}}, {{x}} and {{y}}",
+            record="basemap_tiles",
+        )
+
+
 LATE_CHECK_SECONDS = 300.0
 """How often a server looks for tasks that have become late (days pass on their own)."""
 
@@ -149,16 +159,11 @@ def create_app(
     """The API and dashboard over the store at ``database_url``; ``late_check_seconds``:
     how often to look for plan tasks that have become late and push them as alerts;
     ``basemap_tiles``: an XYZ raster tile URL the map draws under everything."""
-    if basemap_tiles is not None and not all(f"{{{k}}}" in basemap_tiles for k in "zxy"):
-        raise ClearfieldError(
-            f"the basemap tile URL {basemap_tiles!r} needs {{z}}, {{x}} and {{y}}",
-            record="basemap_tiles",
-        )
+    check_basemap_tiles(basemap_tiles)
     store = services.open_store(database_url, create=False)
     broker = Broker()
     if database_url.startswith(services.POSTGRES_PREFIXES):  # other server processes
-        conninfo = "postgresql://" + database_url.split("://", 1)[1]
-        broker.relay = PostgresRelay(conninfo, broker)
+        broker.relay = PostgresRelay(libpq_url(database_url), broker)
     batcher = SubmissionBatcher(store, _error_answer)
     current_plan = CurrentPlan(store)
     kept = UntilChange(store)

@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from clearfield.errors import StoreError
 from clearfield.store.sql import PROGRAMME_TABLES, SQLStore, _alembic_config, migrate
 
-__all__ = ["PostGISStore", "engine_url", "schema_revisions"]
+__all__ = ["PostGISStore", "engine_url", "libpq_url", "schema_revisions"]
 
 _WRITE_LOCK = 0x434C4652  # "CLFR": the advisory lock every write transaction holds
 
@@ -50,6 +50,11 @@ def schema_revisions(url: str) -> tuple[str | None, str]:
         raise StoreError(f"cannot open {_safe(url)}: {exc.orig}") from None
     finally:
         engine.dispose()
+
+
+def libpq_url(url: str) -> str:
+    """The URL for psycopg (libpq) itself, e.g. for a ``LISTEN`` connection."""
+    return "postgresql://" + engine_url(url).removeprefix("postgresql+psycopg://")
 
 
 class PostGISStore(SQLStore):
