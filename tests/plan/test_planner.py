@@ -51,7 +51,25 @@ def test_the_problem_is_the_same_from_either_store(
         other = planning.build(store, Options(horizon_days=180))
     finally:
         store.close()
-    assert other.to_json() == problem.to_json()
+    _assert_same_problem(other.to_json(), problem.to_json())
+
+
+def _assert_same_problem(a: dict, b: dict) -> None:
+    """The same problem, but for the land release accounts' areas: PostGIS measures them
+    on the ellipsoid itself, the embedded store in an equal-area plane (within 0.01%), so
+    work and weights agree to 0.01% (or a square metre) and a duration may round to the next day."""
+    assert {k: v for k, v in a.items() if k != "tasks"} == {k: v for k, v in b.items() if k != "tasks"}  # fmt: skip
+    assert [t["id"] for t in a["tasks"]] == [t["id"] for t in b["tasks"]]
+    for x, y in zip(a["tasks"], b["tasks"], strict=True):
+        for key in x.keys() | y.keys():
+            if isinstance(x[key], float):
+                slack = 1.0 if key in ("work", "released_m2") else 1e-6  # (a sliver's m²)
+                assert x[key] == pytest.approx(y[key], rel=1e-4, abs=slack), (x["id"], key)
+            elif key == "durations":
+                assert x[key].keys() == y[key].keys()
+                assert all(abs(x[key][k] - y[key][k]) <= 1 for k in x[key]), x["id"]
+            else:
+                assert x[key] == y[key], (x["id"], key)
 
 
 def _check(problem: Problem, plan: Plan) -> float:

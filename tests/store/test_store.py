@@ -166,11 +166,13 @@ def test_an_empty_postgres_database_is_not_taken_for_a_programme(postgres):
     services.open_store(url, create=False).close()
 
 
-def test_parallel_accounting_equals_serial(store, monkeypatch):
-    """Whole-programme recomputes fork workers; their accounts equal the serial ones."""
+def test_parallel_accounting_equals_serial(tmp_path, monkeypatch):
+    """The embedded store's whole-programme recomputes fork workers; their accounts equal
+    the serial ones. (PostGIS accounts in SQL: tests/store/test_postgis_accounts.py.)"""
     import clearfield.store.sql_accounts as sqlite_store
     from clearfield.scenario import generate
 
+    store = SQLiteStore.open(f"sqlite:///{tmp_path / 'parallel.db'}")
     services.import_features(store, generate(scale=0.05, seed=2).features, source="s", actor="t")
     monkeypatch.setattr(sqlite_store, "PARALLEL_FROM", 10**9)
     store.refresh_accounts()
@@ -180,6 +182,7 @@ def test_parallel_accounting_equals_serial(store, monkeypatch):
     store.refresh_accounts()
     assert store.query("SELECT * FROM hazard_account ORDER BY entity_pk") == serial
     assert len(serial) == 250
+    store.close()
 
 
 def test_neighbours_by_window_and_by_record_boxes_agree(store):

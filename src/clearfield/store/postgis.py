@@ -28,6 +28,7 @@ from clearfield.store.sql import PROGRAMME_TABLES, SQLStore, _alembic_config, mi
 __all__ = ["PostGISStore", "engine_url", "libpq_url", "schema_revisions"]
 
 _WRITE_LOCK = 0x434C4652  # "CLFR": the advisory lock every write transaction holds
+_ANALYSED = ("entity", "record_version", "record_bbox", "hazard_account", "release_account")
 
 
 def engine_url(url: str) -> str:
@@ -86,6 +87,12 @@ class PostGISStore(SQLStore):
 
     def _lock_writes(self, conn: Connection) -> None:
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITE_LOCK})")
+
+    def _bulk_written(self, conn: Connection) -> None:
+        # Fresh statistics for the tables a bulk load filled, committed with it: until
+        # autovacuum comes round, the planner would take them for nearly empty and read
+        # a map window 5x slower (0.08 s against 0.017 s at 25,000 hazards).
+        conn.exec_driver_sql(f"ANALYZE {', '.join(_ANALYSED)}")
 
     def safe_url(self) -> str:
         """The database's URL without its password."""

@@ -129,6 +129,9 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries):
     def _bulk_write(self, conn: Connection) -> None:
         """A write of many thousand versions is about to run on ``conn``."""
 
+    def _bulk_written(self, conn: Connection) -> None:
+        """A write of many thousand versions is in ``conn``'s transaction, not yet committed."""
+
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
         """One write transaction; writers queue one behind the other (new versions take
@@ -523,6 +526,8 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries):
             # a new version of an activity may have moved it to another hazard: the hazards
             # of its earlier versions need their accounts redone too
             refresh(conn, hazards | _activity_parents(conn, touched))
+            if len(versions) >= _BULK:
+                self._bulk_written(conn)
 
     def review(
         self,

@@ -1,9 +1,10 @@
 """Land release accounts in either store: recomputed inside the write transaction.
 
-Reads the counted hazard versions and their counted releases, runs the domain's
-accounting (on every core when a whole programme is recomputed) and writes the
-accounts back, all on the caller's connection, so accounts never disagree with the
-records they come from.
+The embedded store reads the counted hazard versions and their counted releases, runs
+the domain's accounting (on every core when a whole programme is recomputed) and writes
+the accounts back; the server store computes them inside PostGIS
+(:mod:`~clearfield.store.postgis_accounts`). Both on the caller's connection, so
+accounts never disagree with the records they come from.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from sqlalchemy.engine import Connection
 
 from clearfield.domain.accounting import HazardRelease, Release, account_hazards
 from clearfield.domain.enums import ActivityKind, ReviewStatus
+from clearfield.store.dialect import dialect_of
+from clearfield.store.postgis_accounts import refresh_in_postgis
 from clearfield.store.sql_batches import executemany, temp_table
 
 __all__ = ["PARALLEL_FROM", "refresh"]
@@ -33,6 +36,9 @@ def refresh(conn: Connection, hazard_pks: set[int], progress: Any = None) -> Non
     temp_table(conn, "refresh", "pk INTEGER PRIMARY KEY", [(p,) for p in hazard_pks])
     conn.exec_driver_sql("DELETE FROM hazard_account WHERE entity_pk IN (SELECT pk FROM refresh)")
     conn.exec_driver_sql("DELETE FROM release_account WHERE hazard_pk IN (SELECT pk FROM refresh)")
+    if dialect_of(conn).name == "postgresql":
+        refresh_in_postgis(conn, progress)
+        return
     hz = conn.exec_driver_sql(
         "SELECT v.entity_pk, v.pk, v.geometry FROM record_version v "
         "WHERE v.is_counted = 1 AND v.entity_pk IN (SELECT pk FROM refresh) ORDER BY v.entity_pk"
