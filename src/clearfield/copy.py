@@ -24,7 +24,7 @@ __all__ = ["TABLES", "TableCheck", "copy_programme", "table_checks"]
 TABLES = PROGRAMME_TABLES
 """In the order they are filled (a row's references come before it)."""
 _GENERATED = {"geom"}  # PostGIS's geometry column, made from the WKB by the database
-_IDENTITY = {"audit_event": "pk", "quality_flag": "pk", "plan_run": "id"}
+_IDENTITY = {"audit_event": "pk", "quality_flag": "pk", "plan_run": "id", "field_submission": "pk"}
 _CHUNK = 20_000
 
 Progress = Callable[[str, int, int], None]

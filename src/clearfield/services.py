@@ -26,7 +26,7 @@ from clearfield.domain.geometry import area_m2
 from clearfield.domain.parse import parse_features, record_values
 from clearfield.domain.records import RECORD_TYPES, Record
 from clearfield.errors import ClearfieldError, ImportRejected, RecordError, StoreError
-from clearfield.store.base import NewVersion, RememberedAnswer, Store, StoredRecord
+from clearfield.store.base import FieldReturn, NewVersion, RememberedAnswer, Store, StoredRecord
 from clearfield.store.sqlite import SQLiteStore
 from clearfield.store.sqlite import schema_revisions as sqlite_schema_revisions
 
@@ -174,12 +174,14 @@ def import_features(
     today: date | None = None,
     progress: Progress | None = None,
     remember: Callable[[ImportReport], Sequence[RememberedAnswer]] | None = None,
+    field_returns: Sequence[FieldReturn] = (),
 ) -> ImportReport:
     """Validate every feature, resolve references and versions, then write all in one go.
 
     Raises :class:`ImportRejected` with every bad record when anything is wrong; the
     store is then untouched. ``remember`` makes, from the checked import's report, the
-    answers to store with the records (the API's submissions and their client ids).
+    answers to store with the records (the API's submissions and their client ids);
+    ``field_returns`` are the field submissions the features came from, kept with them.
     """
     today = today or datetime.now(UTC).date()
     errors: list[RecordError] = []
@@ -211,7 +213,7 @@ def import_features(
     report = ImportReport(source=source)
     versions = _resolve_versions(store, by_type, today, report, errors)
     if errors:
-        errors.sort(key=lambda e: _index_of(e))
+        errors.sort(key=lambda e: feature_index(e))
         raise ImportRejected(source, errors)
     if progress is not None:
         progress("checking data quality", 0, 1)
@@ -219,7 +221,7 @@ def import_features(
     if progress is not None:
         progress("writing", 0, 1)
     answers = remember(report) if remember is not None else ()
-    store.write(versions, actor=actor, source=source, remember=answers)
+    store.write(versions, actor=actor, source=source, remember=answers, field_returns=field_returns)
     if progress is not None:
         progress("writing", 1, 1)
     return report
@@ -229,7 +231,8 @@ def _label(index: int, rec: Record) -> str:
     return f"feature {index} ({rec.RECORD_TYPE} {rec.id})"
 
 
-def _index_of(err: RecordError) -> int:
+def feature_index(err: RecordError) -> int:
+    """The 1-based index of the feature an error of an import names (0: none)."""
     text = err.record or ""
     if text.startswith("feature "):
         digits = text[8:].split(" ", 1)[0]

@@ -10,6 +10,8 @@ import pytest
 from clearfield import planning, services
 from clearfield.copy import copy_programme, table_checks
 from clearfield.errors import StoreError
+from clearfield.ingest import ingest, new_ingest_key
+from clearfield.io.odk import kobo_list
 from clearfield.stats import programme_stats
 from clearfield.store.base import RememberedAnswer
 from clearfield.users import add_user, authenticate
@@ -21,7 +23,8 @@ from pg import PostgresCluster
 @pytest.fixture(scope="module")
 def programme(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A small scenario with everything a programme holds: versions, reviews, quality
-    flags, accounts, users, a remembered submission and a stored plan run."""
+    flags, accounts, users, a remembered submission, a field submission, an ingest key
+    and a stored plan run."""
     from clearfield.domain.enums import ReviewStatus
     from clearfield.scenario import generate
 
@@ -35,6 +38,9 @@ def programme(tmp_path_factory: pytest.TempPathFactory) -> str:
     add_user(store, "officer", "im_officer", None, "a long password 1", actor="t")
     store.server_secret()
     store.remember_submissions([RememberedAnswer("key-1", "officer", "h", 200, '{"ok": 1}')])
+    store.set_ingest_key(scen.features[0]["properties"]["id"], new_ingest_key()[1], actor="t")
+    unmapped = {"clearfield_form": "clearfield_ts", "meta/instanceID": "uuid:1", "q": "x"}
+    assert ingest(store, kobo_list([unmapped]), actor="kobo").unmapped  # kept all the same
     result = planning.plan_problem(planning.build(store), time_limit=1)
     planning.save_run(store, "planner", "2026-11-27T09:00:00+00:00", result)
     store.close()

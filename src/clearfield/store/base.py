@@ -46,6 +46,24 @@ class NewVersion:
 
 
 @dataclass(frozen=True, slots=True)
+class FieldReturn:
+    """A field submission as received (ODK Central, KoboToolbox), kept with what became
+    of it: ``mapped`` to ``records`` ([record type, id] pairs) or ``unmapped`` with the
+    ``reason``, for an officer to fix. ``raw`` is the submission's JSON as it came."""
+
+    instance_id: str
+    root_id: str  # the first instance id of its chain of edits
+    deprecated_id: str | None
+    source: str
+    form_id: str | None
+    organisation: str | None
+    status: str  # mapped | unmapped
+    reason: str | None
+    records: tuple[tuple[str, str], ...]
+    raw: str
+
+
+@dataclass(frozen=True, slots=True)
 class RememberedAnswer:
     """The answer given to a submission, kept under the client's id for it (the
     ``Idempotency-Key``) so that a retry is answered alike and never stored twice."""
@@ -142,6 +160,7 @@ class Store(Protocol):
         actor: str,
         source: str,
         remember: Sequence[RememberedAnswer] = (),
+        field_returns: Sequence[FieldReturn] = (),
     ) -> None: ...
 
     def review(
@@ -209,6 +228,16 @@ class Store(Protocol):
     ) -> int: ...
 
     def latest_plan_run_id(self) -> int | None: ...
+
+    def field_returns(self, instance_ids: Collection[str]) -> dict[str, FieldReturn]: ...
+
+    def field_return_list(
+        self, status: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]: ...
+
+    def set_ingest_key(self, organisation: str, key_hash: str, actor: str) -> None: ...
+
+    def ingest_key(self, organisation: str) -> str | None: ...
 
     def latest_plan_run(self) -> dict[str, Any] | None: ...
 

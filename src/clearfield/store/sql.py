@@ -36,6 +36,7 @@ from clearfield.domain.records import RECORD_TYPES, Record
 from clearfield.domain.review import check_transition, review_tag
 from clearfield.errors import NotFound, StoreError
 from clearfield.store.base import (
+    FieldReturn,
     NewVersion,
     QualityFlag,
     RememberedAnswer,
@@ -45,6 +46,8 @@ from clearfield.store.base import (
 from clearfield.store.dialect import dialect_of
 from clearfield.store.sql_accounts import refresh
 from clearfield.store.sql_batches import executemany, temp_table
+from clearfield.store.sql_field_returns import FieldReturns
+from clearfield.store.sql_field_returns import keep as keep_field_returns
 from clearfield.store.sql_plans import PlanRuns
 from clearfield.store.sql_stats import StatisticsQueries
 from clearfield.store.sql_tiles import TileQueries
@@ -66,6 +69,8 @@ PROGRAMME_TABLES = (
     "submission",
     "plan_run",
     "server_secret",
+    "field_submission",
+    "ingest_key",
 )
 """Every table a programme is kept in, each after the tables its rows refer to."""
 
@@ -109,7 +114,7 @@ def migrate(engine: Engine) -> str:
     return head or ""
 
 
-class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries):
+class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldReturns):
     """What both stores do, over an SQLAlchemy engine; subclasses open it."""
 
     def __init__(self, engine: Engine, url: str):
@@ -407,12 +412,14 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries):
         actor: str,
         source: str,
         remember: Sequence[RememberedAnswer] = (),
+        field_returns: Sequence[FieldReturn] = (),
     ) -> None:
         """Store new versions, their audit events and flags, and refresh affected accounts.
 
         ``remember``: the answers to the submissions these versions came from, stored in
         the same transaction, so a submission is either stored with its answer or not at
-        all (a key answered already refuses the whole write).
+        all (a key answered already refuses the whole write). ``field_returns``: the
+        field submissions they came from (and those that made no record), likewise.
         """
         now = _now()
         keys = {(nv.record.RECORD_TYPE, nv.record.id) for nv in versions}
@@ -523,6 +530,7 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries):
             )
             _update_current(conn, touched)
             remember_answers(conn, remember, if_new=False)
+            keep_field_returns(conn, field_returns, actor, now)
             # a new version of an activity may have moved it to another hazard: the hazards
             # of its earlier versions need their accounts redone too
             refresh(conn, hazards | _activity_parents(conn, touched))
