@@ -57,6 +57,7 @@ CASES = [
     ("released tiles", "GET", "/api/tiles/released/3/4/2.pbf", None, set(ROLES)),
     ("start plan", "POST", "/api/plans", {"time_limit": 0}, PLANNERS),
     ("who am I", "GET", "/api/me", None, set(ROLES)),
+    ("field submissions", "GET", "/api/ingest/submissions", None, REVIEWERS),
 ]
 
 

@@ -24,6 +24,7 @@ from clearfield.cli_common import (
     out,
     progress_bar,
 )
+from clearfield.cli_ingest import forms, ingest_app, print_ingest
 from clearfield.cli_plan import plan_app
 from clearfield.cli_psplib import psplib_app
 from clearfield.cli_server import serve, users_app
@@ -48,7 +49,9 @@ app.add_typer(review_app, name="review")
 app.add_typer(plan_app, name="plan")
 app.add_typer(psplib_app, name="psplib")
 app.add_typer(users_app, name="users")
+app.add_typer(ingest_app, name="ingest")
 app.command("serve")(serve)
+app.command("forms")(forms)
 
 
 @app.command("import")
@@ -72,14 +75,27 @@ def import_(
     stored id and a later date of information becomes a new version; the same record
     sent again is left unchanged. Any bad feature rejects the whole file: every fault
     is printed with the feature's index and id, and the exit code is 2.
+
+    A KoboToolbox export (its JSON or data API page) or an ODK Central one (OData JSON,
+    CSV, or the CSV zip) of Clearfield's field forms is ingested instead: each
+    submission becomes records submitted for review, or is kept unmapped with the
+    reason (printed); one received before is skipped.
     """
-    from clearfield.io import read_file
+    from clearfield.ingest import ingest
+    from clearfield.io import read_file, read_submissions
 
     url = database_url(database)
     path = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
     created = path if path is not None and not path.exists() else None
     store = None
     try:
+        submissions = read_submissions(file)
+        if submissions is not None:  # a KoboToolbox or ODK Central export
+            store = open_store(database)
+            report = ingest(store, submissions, actor=actor)
+            store.close()
+            print_ingest(file, report, as_json)
+            return
         features, carried = read_file(file)  # before opening: a bad file makes no database
         store = open_store(database)
         current = store.programme()

@@ -16,6 +16,7 @@ Everything one call receives is stored in one transaction, records and submissio
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from clearfield.errors import ImportRejected, RecordError
+from clearfield.errors import ImportRejected, NotFound, RecordError
 from clearfield.io.field_returns import Unmappable, form_of, to_features
 from clearfield.io.odk import Submission
 from clearfield.services import ImportReport, feature_index, import_features
@@ -78,11 +79,16 @@ def ingest(
     why: dict[str, str] = {}
     for sub in fresh:
         try:
-            features = to_features(sub, roots[sub.instance_id])
-            _check_organisation(sub, features, organisation)
-            made[sub.instance_id] = features
+            made[sub.instance_id] = to_features(sub, roots[sub.instance_id])
         except RecordError as exc:
             why[sub.instance_id] = str(exc.message)
+    if organisation is not None:
+        teams = _team_organisations(store, made)
+        for instance_id, features in list(made.items()):
+            foreign = _foreign(features, organisation, teams)
+            if foreign:
+                why[instance_id] = f"{foreign}, but came with the ingest key of {organisation!r}"
+                del made[instance_id]
     while True:  # import what maps; what the domain refuses is kept unmapped, the rest again
         order = [s for s in fresh if s.instance_id in made]
         features = [f for s in order for f in made[s.instance_id]]
@@ -147,20 +153,28 @@ def _roots(store: Store, subs: list[Submission]) -> dict[str, str]:
     return roots
 
 
-def _check_organisation(
-    sub: Submission, features: list[dict[str, Any]], organisation: str | None
-) -> None:
-    if organisation is None:
-        return
+def _team_organisations(store: Store, made: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
+    """The organisation of each stored team these features name."""
+    named = {f["properties"].get("team") for fs in made.values() for f in fs} - {None}
+    out = {}
+    for team in named:
+        # an unknown team: the import names it, with the submission's other faults
+        with contextlib.suppress(NotFound):
+            out[str(team)] = store.history("team", str(team))[-1].record.organisation  # type: ignore[attr-defined]
+    return out
+
+
+def _foreign(features: list[dict[str, Any]], organisation: str, teams: dict[str, str]) -> str:
+    """Why these records are not ``organisation``'s to make, or "" when they are."""
     for f in features:
-        theirs = f["properties"].get("organisation")
+        props = f["properties"]
+        theirs = props.get("organisation")
         if theirs is not None and theirs != organisation:
-            raise Unmappable(
-                f"it names organisation {theirs!r}, but came with the ingest key of "
-                f"{organisation!r}",
-                record=sub.instance_id,
-                field="organisation",
-            )
+            return f"it names organisation {theirs!r}"
+        team = props.get("team")
+        if team in teams and teams[team] != organisation:
+            return f"team {team!r} is of organisation {teams[team]!r}"
+    return ""
 
 
 def _blame(errors: list[RecordError], owner: list[str]) -> dict[str, str]:

@@ -30,7 +30,8 @@ from clearfield.api.batcher import SubmissionBatcher
 from clearfield.api.cache import UntilChange
 from clearfield.api.current_plan import CurrentPlan
 from clearfield.api.events import Broker, PostgresRelay
-from clearfield.api.plans import add_plans
+from clearfield.api.ingest import add_ingest
+from clearfield.api.plans import PlanRunner, add_plans
 from clearfield.api.programme import add_programme
 from clearfield.api.tile_service import TileService
 from clearfield.api.tiles import make_tiles_router
@@ -71,6 +72,7 @@ _STATUS = {
     "NOT_FOUND": 404,
     "CONFLICT": 409,
     "CONCURRENT_CHANGE": 409,
+    "TOO_LARGE": 413,
 }
 MAX_SUBMISSION_BYTES = 20 * 1024 * 1024
 SESSION_COOKIE = "clearfield_session"
@@ -123,7 +125,9 @@ def _watch_late_tasks(
 
 def _error(exc: ClearfieldError) -> JSONResponse:
     status, body = _error_answer(exc)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.code == "UNAUTHORIZED" else None
+    headers = (
+        {"WWW-Authenticate": "Bearer"} if exc.code == "UNAUTHORIZED" else None
+    )  # (ingest: Basic)
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -168,6 +172,7 @@ def create_app(
     current_plan = CurrentPlan(store)
     kept = UntilChange(store)
     tiles = TileService(store, database_url)
+    runner = PlanRunner(store, broker)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
@@ -189,6 +194,7 @@ def create_app(
             broker.relay.stop()
         tiles.close()
         batcher.close()
+        runner.close()  # a planning run in progress ends before the store closes
         for thread in (watching, warming):  # done with the store before it closes
             thread.join(timeout=30)
         store.close()
@@ -436,7 +442,8 @@ def create_app(
 
     add_web(app, store, current_user, basemap_tiles)
     app.include_router(make_tiles_router(tiles, current_user))
-    add_plans(app, store, broker, current_plan, current_user)
+    add_plans(app, store, runner, current_plan, current_user)
+    add_ingest(app, store, broker, runner, current_user)
     add_programme(app, store, current_plan, kept, current_user)
 
     @app.get("/api/events")

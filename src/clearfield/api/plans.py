@@ -2,7 +2,8 @@
 
 A run takes seconds to a minute, so ``POST /api/plans`` answers 202 at once and plans
 in a worker thread; when it is done the plan is stored (``plan_run``) and a ``plan``
-event goes to every open dashboard. One run at a time.
+event goes to every open dashboard. One run at a time; field reports ask for re-plans
+from the current plan (:meth:`PlanRunner.replan`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Body, Depends, FastAPI
 from fastapi.responses import JSONResponse
 
@@ -20,10 +22,11 @@ from clearfield.api.events import Broker
 from clearfield.domain.roles import check
 from clearfield.errors import ClearfieldError, NotFound
 from clearfield.plan.kpi import gantt
+from clearfield.plan.problem import Plan
 from clearfield.store.base import Store
 from clearfield.users import User
 
-__all__ = ["add_plans"]
+__all__ = ["PlanRunner", "add_plans"]
 
 MAX_TIME_LIMIT = 600.0
 
@@ -32,42 +35,85 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class _Runner:
-    """The one planning run that may be going on, and what the last one said."""
+class PlanRunner:
+    """The one planning run that may be going on, and what the last one said.
+
+    A run plans the programme afresh (``start``) or re-plans it from the current plan
+    as its records now stand (``replan``: after field reports). A re-plan asked for
+    while a run goes on is made once that run ends, so no report is left unplanned.
+    """
+
+    REPLAN_SECONDS = 5.0
 
     def __init__(self, store: Store, broker: Broker):
         self.store, self.broker = store, broker
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
         self.error: str | None = None
+        self.replan_asked: str | None = None  # who asked for a re-plan during a run
+        self.closed = False
+
+    def close(self) -> None:
+        """Take no more runs, and wait for the one going on (the server is stopping)."""
+        with self.lock:
+            self.closed, thread = True, self.thread
+        if thread is not None:
+            thread.join(timeout=MAX_TIME_LIMIT + 60)
 
     def start(self, user: User, time_limit: float) -> bool:
+        """Plan afresh; False when a run is going on."""
         with self.lock:
-            if self.thread is not None and self.thread.is_alive():
+            if self.closed or (self.thread is not None and self.thread.is_alive()):
                 return False
-            self.thread = threading.Thread(
-                target=self._run, args=(user, time_limit), daemon=True, name="planning"
-            )
-            self.thread.start()
+            self._launch(self._plan, user.name, time_limit)
             return True
 
-    def _run(self, user: User, time_limit: float) -> None:
+    def replan(self, actor: str) -> None:
+        """Re-plan from the current plan (nothing to do without one), now or after the
+        run going on."""
+        with self.lock:
+            if self.closed:
+                return
+            if self.thread is not None and self.thread.is_alive():
+                self.replan_asked = actor
+                return
+            self._launch(self._replan, actor, self.REPLAN_SECONDS)
+
+    def _launch(self, target: Any, actor: str, time_limit: float) -> None:
+        self.thread = threading.Thread(
+            target=self._run, args=(target, actor, time_limit), daemon=True, name="planning"
+        )
+        self.thread.start()
+
+    def _plan(self, actor: str, time_limit: float) -> planning.PlanResult | None:
+        problem = planning.build(self.store)
+        return planning.plan_problem(problem, time_limit=time_limit)
+
+    def _replan(self, actor: str, time_limit: float) -> planning.PlanResult | None:
+        run = self.store.latest_plan_run()
+        if run is None:
+            return None
+        previous = Plan.from_json(orjson.loads(run["plan"]))
+        return planning.replan_programme(self.store, previous, time_limit=time_limit)
+
+    def _run(self, target: Any, actor: str, time_limit: float) -> None:
         started = _now()
         try:
-            problem = planning.build(self.store)
-            result = planning.plan_problem(problem, time_limit=time_limit)
-            run, summary = planning.save_run(self.store, user.name, started, result)
-            self.error = None
-            self.broker.publish(
-                "plan",
-                {
-                    "run": run,
-                    "benefit": summary["benefit"],
-                    "baseline_benefit": summary["baseline_benefit"],
-                    "upper_bound": summary["upper_bound"],
-                    "verified": summary["verified"],
-                },
-            )
+            result = target(actor, time_limit)
+            if result is not None:
+                run, summary = planning.save_run(self.store, actor, started, result)
+                self.error = None
+                self.broker.publish(
+                    "plan",
+                    {
+                        "run": run,
+                        "method": result.plan.method,
+                        "benefit": summary["benefit"],
+                        "baseline_benefit": summary["baseline_benefit"],
+                        "upper_bound": summary["upper_bound"],
+                        "verified": summary["verified"],
+                    },
+                )
         except ClearfieldError as exc:
             self.error = str(exc)
             self.broker.publish("alert", {"kind": "plan_failed", "message": self.error})
@@ -75,12 +121,20 @@ class _Runner:
             self.error = f"the planning run failed unexpectedly ({type(exc).__name__}: {exc})"
             self.broker.publish("alert", {"kind": "plan_failed", "message": self.error})
             raise
+        finally:
+            with self.lock:
+                again, self.replan_asked = self.replan_asked, None
+                if again is not None and not self.closed:
+                    self._launch(self._replan, again, self.REPLAN_SECONDS)
 
 
 def add_plans(
-    app: FastAPI, store: Store, broker: Broker, current_plan: CurrentPlan, current_user: Any
+    app: FastAPI,
+    store: Store,
+    runner: PlanRunner,
+    current_plan: CurrentPlan,
+    current_user: Any,
 ) -> None:
-    runner = _Runner(store, broker)
     router = APIRouter(prefix="/api/plans")
 
     @router.post("", status_code=202)

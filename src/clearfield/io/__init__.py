@@ -11,7 +11,7 @@ from typing import Any
 
 from clearfield.errors import ClearfieldError
 
-__all__ = ["FileError", "json_lists", "read_features", "read_file"]
+__all__ = ["FileError", "json_lists", "read_features", "read_file", "read_submissions"]
 
 
 class FileError(ClearfieldError):
@@ -54,6 +54,44 @@ def read_file(path: Path) -> tuple[list[Any], dict[str, str]]:
 
         return read_csv(path), {}
     raise FileError(f"unknown file type {suffix!r}; use .geojson, .gpkg or .csv", record=str(path))
+
+
+def read_submissions(path: Path) -> list[Any] | None:
+    """The field submissions of a KoboToolbox or ODK Central export (its JSON, OData JSON,
+    CSV or CSV zip), or None when the file is not one (a GeoJSON, GeoPackage, WKT CSV).
+
+    Told apart by the first 64 KB: a whole programme's GeoJSON is not parsed twice.
+    """
+    suffix = path.suffix.lower()
+    if not path.exists() or suffix not in (".json", ".csv", ".zip"):
+        return None
+    from clearfield.io.odk import from_central_csv, from_odata, kobo_list
+
+    if suffix == ".zip":
+        return from_central_csv(path)
+    with path.open("rb") as f:
+        head = f.read(65536).decode("utf-8", "replace")
+    if suffix == ".csv":
+        header = head.splitlines()[0] if head else ""
+        columns = {c.strip().strip('"') for c in header.split(",")}
+        return from_central_csv(path) if {"SubmissionDate", "KEY"} <= columns else None
+    squeezed = head.replace(" ", "")
+    if '"type":"FeatureCollection"' in squeezed or '"type":"Feature"' in squeezed:
+        return None
+    if "@odata.context" in head:
+        return from_odata(_json(path))
+    if "meta/instanceID" in head or '"_uuid"' in head:
+        return kobo_list(_json(path))
+    return None
+
+
+def _json(path: Path) -> Any:
+    import orjson
+
+    try:
+        return orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise FileError(f"not JSON ({exc})", record=str(path)) from None
 
 
 def programme_metadata(meta: Any) -> dict[str, str]:
