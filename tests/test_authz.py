@@ -58,6 +58,10 @@ CASES = [
     ("start plan", "POST", "/api/plans", {"time_limit": 0}, PLANNERS),
     ("who am I", "GET", "/api/me", None, set(ROLES)),
     ("field submissions", "GET", "/api/ingest/submissions", None, REVIEWERS),
+    ("OGC collections", "GET", "/ogc/collections", None, set(ROLES)),
+    ("OGC hazards", "GET", "/ogc/collections/hazards/items", None, set(ROLES)),
+    ("OGC own hazard", "GET", "/ogc/collections/hazards/items/HA-1", None, set(ROLES)),
+    ("OGC other hazard", "GET", "/ogc/collections/hazards/items/HA-2", None, set(ROLES) - {"field_lead"}),
 ]
 
 

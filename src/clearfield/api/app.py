@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import os
 import secrets
@@ -19,7 +18,6 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import orjson
-import shapely
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
@@ -31,8 +29,10 @@ from clearfield.api.cache import UntilChange
 from clearfield.api.current_plan import CurrentPlan
 from clearfield.api.events import Broker, PostgresRelay
 from clearfield.api.ingest import add_ingest
+from clearfield.api.ogc import add_ogc
 from clearfield.api.plans import PlanRunner, add_plans
 from clearfield.api.programme import add_programme
+from clearfield.api.record_features import record_feature, visible
 from clearfield.api.tile_service import TileService
 from clearfield.api.tiles import make_tiles_router
 from clearfield.api.web import add_web
@@ -43,12 +43,8 @@ from clearfield.domain.roles import (
     Forbidden,
     Role,
     check,
-    sees_full_hazards,
-    sees_personal_data,
-    sees_record,
 )
 from clearfield.errors import ClearfieldError, ImportRejected, NotFound
-from clearfield.export import stored_properties
 from clearfield.planning import programme_date
 from clearfield.stats import programme_stats
 from clearfield.store.base import Store
@@ -73,6 +69,7 @@ _STATUS = {
     "CONFLICT": 409,
     "CONCURRENT_CHANGE": 409,
     "TOO_LARGE": 413,
+    "BAD_PARAMETER": 400,
 }
 MAX_SUBMISSION_BYTES = 20 * 1024 * 1024
 SESSION_COOKIE = "clearfield_session"
@@ -289,29 +286,6 @@ def create_app(
             raise NotFound(f"no record type {name!r}; one of {', '.join(RECORD_TYPES)}")
         return name
 
-    def visible(user: User, rec: Any) -> bool:
-        return sees_record(user.role, user.organisation, getattr(rec, "organisation", None))
-
-    def feature(user: User, s: Any, accounts: dict[str, Any]) -> dict[str, Any]:
-        props = stored_properties(s, sees_personal_data(user.role), accounts)
-        props["id"] = s.record.id
-        props["review_status"] = s.record.review_status.value
-        geom = s.record.geometry
-        if (
-            geom is not None
-            and s.record.RECORD_TYPE == "hazard"
-            and not sees_full_hazards(user.role)
-        ):
-            c = geom.centroid  # generalised: about a kilometre, never the polygon
-            geom = shapely.Point(round(c.x, 2), round(c.y, 2))
-            props["generalised"] = True
-        return {
-            "type": "Feature",
-            "id": s.record.id,
-            "properties": props,
-            "geometry": None if geom is None else json.loads(shapely.to_geojson(geom)),
-        }
-
     @app.get("/api/records/{rtype}")
     def list_records(
         rtype: str,
@@ -342,7 +316,7 @@ def create_app(
                 continue
             if len(out) >= limit:
                 break
-            out.append(feature(user, s, accounts))
+            out.append(record_feature(user, s, accounts))
         return {"type": "FeatureCollection", "features": out, "offset": offset, "limit": limit}
 
     @app.get("/api/records/{rtype}/{rid}")
@@ -358,8 +332,8 @@ def create_app(
         current = next((s for s in history if s.is_current), history[-1])
         response.headers["ETag"] = f'"{review_tag(current.version, current.record.review_status)}"'
         return {
-            **feature(user, current, accounts),
-            "history": [feature(user, s, {}) for s in history],
+            **record_feature(user, current, accounts),
+            "history": [record_feature(user, s, {}) for s in history],
         }
 
     @app.post("/api/records")
@@ -444,6 +418,7 @@ def create_app(
     app.include_router(make_tiles_router(tiles, current_user))
     add_plans(app, store, runner, current_plan, current_user)
     add_ingest(app, store, broker, runner, current_user)
+    add_ogc(app, store, current_user)
     add_programme(app, store, current_plan, kept, current_user)
 
     @app.get("/api/events")
