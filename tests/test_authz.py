@@ -61,7 +61,13 @@ CASES = [
     ("OGC collections", "GET", "/ogc/collections", None, set(ROLES)),
     ("OGC hazards", "GET", "/ogc/collections/hazards/items", None, set(ROLES)),
     ("OGC own hazard", "GET", "/ogc/collections/hazards/items/HA-1", None, set(ROLES)),
-    ("OGC other hazard", "GET", "/ogc/collections/hazards/items/HA-2", None, set(ROLES) - {"field_lead"}),
+    (
+        "OGC other hazard",
+        "GET",
+        "/ogc/collections/hazards/items/HA-2",
+        None,
+        set(ROLES) - {"field_lead"},
+    ),
 ]
 
 
