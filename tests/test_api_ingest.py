@@ -113,6 +113,12 @@ def test_a_kobo_delivery_is_stored_once_announced_and_replanned(base: str) -> No
     with login(base, "officer", PASSWORD) as c:
         record = c.get(f"/api/records/daily_report/{body['meta/instanceID']}").json()
         assert record["properties"]["review_status"] == "submitted"
+    # approved, the report counts as progress: another re-plan
+    after = Listener(base, "observer", PASSWORD, "plan", match=lambda e: e["run"] > plan[0]["run"])
+    with login(base, "officer", PASSWORD) as c:
+        r = c.post(f"/api/records/daily_report/{body['meta/instanceID']}/approve")
+        assert r.status_code == 200, r.text
+    assert after.wait(60), "no re-plan after the approval"
 
 
 def test_odk_central_odata_and_csv(base: str, tmp_path) -> None:

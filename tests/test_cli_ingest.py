@@ -49,7 +49,8 @@ def test_a_kobo_export_is_ingested_and_kept(cli_env, tmp_path) -> None:
     report = json.loads(done.stdout)
     assert len(report["mapped"]) == 2 and list(report["unmapped"]) == [unsafe["meta/instanceID"]]
     again = json.loads(cf(cli_env, "import", export, "--json").stdout)
-    assert len(again["duplicates"]) == 3 and not again["mapped"]
+    assert len(again["duplicates"]) == 2 and not again["mapped"]  # the mapped ones
+    assert list(again["unmapped"]) == [unsafe["meta/instanceID"]]  # tried again, in vain
     listed = json.loads(cf(cli_env, "ingest", "list", "--unmapped", "--json").stdout)
     assert [r["instance_id"] for r in listed] == [unsafe["meta/instanceID"]]
     assert "by the mill" in listed[0]["reason"]
@@ -57,3 +58,12 @@ def test_a_kobo_export_is_ingested_and_kept(cli_env, tmp_path) -> None:
     assert good["meta/instanceID"] in pending
     text = cf(cli_env, "ingest", "list").stdout
     assert "unmapped" in text and "mapped" in text
+    # the officer takes the submission as received, fixes it, and sends it again
+    raw = json.loads(cf(cli_env, "ingest", "show", unsafe["meta/instanceID"]).stdout)
+    assert raw == unsafe
+    fixed = tmp_path / "fixed.json"
+    fixed.write_text(json.dumps([dict(raw, location_safe="yes", geometry=good["geometry"])]))
+    report = json.loads(cf(cli_env, "import", fixed, "--json").stdout)
+    assert report["mapped"] == [unsafe["meta/instanceID"]]
+    assert not json.loads(cf(cli_env, "ingest", "list", "--unmapped", "--json").stdout)
+    assert cf(cli_env, "ingest", "show", "uuid:nope", ok=False).returncode != 0

@@ -13,7 +13,7 @@ from shapely import box
 from clearfield import services
 from clearfield.ingest import check_ingest_key, ingest, new_ingest_key
 from clearfield.io.odk import from_odata, kobo_list
-from common import X0, Y0, base_programme, dump
+from common import X0, Y0, base_programme, dump, hazard
 
 INSIDE = box(X0 + 0.002, Y0 + 0.002, X0 + 0.004, Y0 + 0.004)  # inside HA-1
 
@@ -226,3 +226,17 @@ def test_an_ingest_key_is_the_organisations_own(programme) -> None:
     store.set_ingest_key("ORG-1", newer_digest, actor="admin")
     assert not check_ingest_key(store, "ORG-1", key)  # the old key stops working
     assert check_ingest_key(store, "ORG-1", newer)
+
+
+def test_a_submission_kept_unmapped_is_tried_again_when_sent_again(programme) -> None:
+    store = programme
+    early = ts(hazard_id="HA-9")  # the hazard is not recorded yet
+    first = ingest(store, kobo_list([early]), actor="kobo")
+    assert "HA-9" in first.unmapped[early["meta/instanceID"]]
+    services.import_features(store, [hazard("HA-9", box(X0 + 0.02, Y0, X0 + 0.03, Y0 + 0.01))], source="register", actor="officer")  # fmt: skip
+    fixed = dict(early, geometry=shape(box(X0 + 0.022, Y0 + 0.002, X0 + 0.024, Y0 + 0.004)))
+    again = ingest(store, kobo_list([fixed]), actor="kobo")
+    assert again.mapped == [early["meta/instanceID"]] and not again.duplicates
+    kept = store.field_return_list()
+    assert [(r["instance_id"], r["status"]) for r in kept] == [(early["meta/instanceID"], "mapped")]  # fmt: skip
+    assert ingest(store, kobo_list([fixed]), actor="kobo").duplicates == [early["meta/instanceID"]]  # fmt: skip

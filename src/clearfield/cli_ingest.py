@@ -71,6 +71,24 @@ def ingest_list(
     out.print(table)
 
 
+@ingest_app.command("show")
+def ingest_show(
+    instance_id: Annotated[str, typer.Argument(help="The submission's meta/instanceID.")],
+    database: Database = None,
+) -> None:
+    """Print a submission as it was received (JSON), to fix one kept unmapped and
+    `clearfield import` it again: it is then tried again."""
+    try:
+        store = open_store(database)
+        kept = store.field_returns([instance_id]).get(instance_id)
+        store.close()
+        if kept is None:
+            raise ClearfieldError("no field submission with this instance id", record=instance_id)
+    except ClearfieldError as exc:
+        fail(exc)
+    out.print_json(kept.raw)
+
+
 def print_ingest(file: Path, report: Any, as_json: bool) -> None:
     """What an import of submissions did: mapped, kept unmapped (and why), resent."""
     if as_json:

@@ -3,7 +3,8 @@
 The ingest of KoboToolbox and ODK Central submissions (read by :mod:`clearfield.io.odk`),
 for the API's ``/api/ingest/*`` and ``clearfield import``. For each submission:
 
-- its ``meta/instanceID`` is its identity: one already stored is not stored again;
+- its ``meta/instanceID`` is its identity: one already mapped is not stored again (one
+  kept unmapped is tried again when it is sent again);
 - an edited submission (``meta/deprecatedID``) makes a new version of the records its
   original made (records are named after the first instance id of the chain of edits);
 - the records it makes enter the review queue as ``submitted``;
@@ -123,12 +124,15 @@ def ingest(
 def _fresh(
     store: Store, submissions: Sequence[Submission], report: IngestReport
 ) -> list[Submission]:
-    """The submissions not stored yet (nor earlier in the same delivery)."""
+    """The submissions not stored yet (nor earlier in the same delivery), and those kept
+    unmapped before: sent again (fixed, or after the hazard they name was recorded),
+    they are tried again."""
     stored = store.field_returns([s.instance_id for s in submissions])
     seen: set[str] = set()
     fresh = []
     for s in submissions:
-        if s.instance_id in stored or s.instance_id in seen:
+        done = s.instance_id in stored and stored[s.instance_id].status == "mapped"
+        if done or s.instance_id in seen:
             report.duplicates.append(s.instance_id)
             continue
         seen.add(s.instance_id)

@@ -412,6 +412,10 @@ def create_app(
             "user": user.name,
         }
         broker.publish("review", event)
+        if rtype == "daily_report" and stored.record.review_status is ReviewStatus.APPROVED:
+            runner.replan(
+                f"re-plan after {user.name} approved daily report {rid}"
+            )  # progress counts
         return event
 
     add_web(app, store, current_user, basemap_tiles)

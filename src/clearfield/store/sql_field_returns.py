@@ -86,8 +86,16 @@ class FieldReturns:
 
 
 def keep(conn: Connection, returns: Sequence[FieldReturn], actor: str, now: str) -> None:
-    """Insert received submissions in the caller's transaction (an instance id stored
-    already fails it: the caller dropped resent ones before)."""
+    """Insert received submissions in the caller's transaction; one kept unmapped before
+    is replaced by its new try (a mapped one stored already fails the transaction: the
+    caller dropped resent ones before)."""
+    if not returns:
+        return
+    temp_table(conn, "tried_again", "id TEXT PRIMARY KEY", [(r.instance_id,) for r in returns])
+    conn.exec_driver_sql(
+        "DELETE FROM field_submission WHERE status = 'unmapped' "
+        "AND instance_id IN (SELECT id FROM tried_again)"
+    )
     executemany(
         conn,
         f"INSERT INTO field_submission (received_at, actor, {_COLUMNS}) "
