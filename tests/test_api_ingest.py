@@ -75,7 +75,9 @@ def post(base: str, path: str, org: str, key: str, **kw: Any) -> httpx.Response:
 
 def test_only_an_organisations_own_key_lets_it_deliver(base: str) -> None:
     body = daily_report()
-    assert httpx.post(f"{base}/api/ingest/kobo", json=body, timeout=10).status_code == 401
+    anonymous = httpx.post(f"{base}/api/ingest/kobo", json=body, timeout=10)
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"].startswith("Basic")  # a client is challenged
     assert post(base, "/api/ingest/kobo", FACTS["org"], "wrong", json=body).status_code == 401
     assert post(base, "/api/ingest/kobo", "NOBODY", KEYS[FACTS["org"]], json=body).status_code == 401  # fmt: skip
     # another organisation's key delivers, but makes no record of this organisation's team

@@ -13,7 +13,7 @@ from shapely import box
 from clearfield import services
 from clearfield.ingest import check_ingest_key, ingest, new_ingest_key
 from clearfield.io.odk import from_odata, kobo_list
-from common import X0, Y0, base_programme, dump, hazard
+from common import X0, Y0, base_programme, dump, hazard, organisation, team
 
 INSIDE = box(X0 + 0.002, Y0 + 0.002, X0 + 0.004, Y0 + 0.004)  # inside HA-1
 
@@ -240,3 +240,70 @@ def test_a_submission_kept_unmapped_is_tried_again_when_sent_again(programme) ->
     kept = store.field_return_list()
     assert [(r["instance_id"], r["status"]) for r in kept] == [(early["meta/instanceID"], "mapped")]  # fmt: skip
     assert ingest(store, kobo_list([fixed]), actor="kobo").duplicates == [early["meta/instanceID"]]  # fmt: skip
+
+
+def test_one_organisations_key_makes_no_version_of_anothers_records(programme) -> None:
+    store = programme
+    services.import_features(store, [organisation("ORG-2"), team("TM-2", organisation="ORG-2")], source="register", actor="officer")  # fmt: skip
+    theirs = ts()
+    ingest(store, kobo_list([theirs]), actor="kobo", organisation="ORG-1")
+    before = dump(store)
+    own_id = theirs["meta/instanceID"]
+    same_answers = {k: v for k, v in theirs.items() if not k.startswith(("_", "meta/", "formhub"))}
+    nts = {
+        "organisation": "ORG-2", "team": "TM-2", "start_date": "2025-03-01",
+        "end_date": "2025-03-02", "nts_outcome": "hazard", "hazard_id": "HA-1", "name": "Taken",
+        "status": "SHA", "contamination": "uxo", "land_use": "agricultural", "district": "North",
+        "indirect_evidence": "rumour", "location_safe": "yes", "hazard_geometry": shape(INSIDE),
+        "recorded_on": "2025-03-02",
+    }  # fmt: skip
+    taken = {**same_answers, "organisation": "ORG-2", "team": "TM-2"}
+    attempts = [
+        ts(instance=own_id + "-x", organisation="ORG-2", team="TM-2"),  # fine: its own
+        ts(organisation="ORG-2", team="TM-2", deprecated=own_id),  # an "edit" of ORG-1's
+        kobo("clearfield_ts", **taken, instance=own_id),  # ORG-1's instance id
+        ts(organisation="ORG-2", team="TM-1 "),  # ORG-1's team, with a space
+        kobo("clearfield_nts", **nts),  # an update of ORG-1's hazard
+    ]
+    report = ingest(store, kobo_list(attempts), actor="kobo", organisation="ORG-2")
+    assert report.mapped == [attempts[0]["meta/instanceID"]]
+    assert set(report.unmapped) == {a["meta/instanceID"] for a in attempts[1:]} - {own_id}
+    assert report.duplicates == [own_id]  # mapped already: not retried by anyone
+    assert store.history("hazard", "HA-1")[-1].record.name == "Hazard HA-1"
+    assert len(store.history("activity", own_id)) == 1
+    assert (
+        dump(store)["record_version"][: len(before["record_version"])] == before["record_version"]
+    )
+
+
+def test_an_edit_on_the_same_date_is_a_correction(programme) -> None:
+    store = programme
+    original = ts()
+    ingest(store, kobo_list([original]), actor="kobo")
+    smaller = box(X0 + 0.002, Y0 + 0.002, X0 + 0.003, Y0 + 0.003)
+    edit = ts(deprecated=original["meta/instanceID"], geometry=shape(smaller))  # same end_date
+    report = ingest(store, kobo_list([edit]), actor="kobo")
+    assert report.mapped == [edit["meta/instanceID"]], report.unmapped
+    history = store.history("activity", original["meta/instanceID"])
+    assert len(history) == 2 and history[-1].is_current
+    assert history[-1].record.geometry.equals_exact(smaller, 1e-9)
+
+
+def test_odd_answers_are_kept_unmapped_not_crashes(programme) -> None:
+    store = programme
+    odd = [ts(), ts(team=[{"team/id": "TM-1"}])]  # repeats where one answer goes
+    odd[0]["clearfield_form"] = [{"clearfield_form/x": "clearfield_ts"}]
+    report = ingest(store, kobo_list(odd), actor="kobo", organisation="ORG-1")
+    assert set(report.unmapped) == {o["meta/instanceID"] for o in odd}
+    instance = f"uuid:{uuid.uuid4()}"
+    linked_only = {
+        "@odata.context": "https://c.example.org/v1/projects/1/forms/clearfield_accident.svc/$metadata#Submissions",
+        "value": [{"__id": instance, "clearfield_form": "clearfield_accident",
+                   "occurred_on": "2025-03-06", "district": "North", "device_category": "ap_mine",
+                   "activity_at_time": "agriculture", "location_safe": "yes",
+                   "geometry": {"type": "Point", "coordinates": [X0, Y0]},
+                   "casualties@odata.navigationLink": f"Submissions('{instance}')/casualties",
+                   "meta": {"instanceID": instance}}],
+    }  # fmt: skip
+    report = ingest(store, from_odata(linked_only), actor="central")
+    assert "casualties" in report.unmapped[instance]  # never an accident without its people

@@ -151,3 +151,22 @@ def test_bad_parameters_are_400(base: str, params: dict[str, str]) -> None:
 def test_no_token_no_data(base: str) -> None:
     assert httpx.get(f"{base}/ogc/collections/hazards/items").status_code == 401
     assert httpx.get(f"{base}/ogc/collections").status_code == 401
+
+
+def test_an_observer_is_matched_on_the_point_it_is_shown(base: str) -> None:
+    """A bbox finds an observer's hazards by the generalised point, so that no bbox can
+    trace a polygon the observer may not see."""
+    hazard = max(DB["hazards"].values(), key=lambda h: h.geometry.area)
+    c = hazard.geometry.centroid
+    px, py = round(c.x, 2), round(c.y, 2)
+    with login(base, "observer", PASSWORD) as obs:
+        near = obs.get("/ogc/collections/hazards/items", params={"bbox": f"{px - 1e-6},{py - 1e-6},{px + 1e-6},{py + 1e-6}", "limit": 10_000})  # fmt: skip
+        assert hazard.id in {f["id"] for f in near.json()["features"]}
+        _, s, e, n = hazard.geometry.bounds
+        edge = (e - 1e-7, s, e, n)  # the polygon's east edge, away from its shown point
+        assert not edge[0] <= px <= edge[2]
+        got = obs.get("/ogc/collections/hazards/items", params={"bbox": ",".join(map(str, edge)), "limit": 10_000})  # fmt: skip
+        assert hazard.id not in {f["id"] for f in got.json()["features"]}
+    with login(base, "officer", PASSWORD) as off:  # who sees the polygon is matched on it
+        got = off.get("/ogc/collections/hazards/items", params={"bbox": ",".join(map(str, edge)), "limit": 10_000})  # fmt: skip
+        assert hazard.id in {f["id"] for f in got.json()["features"]}

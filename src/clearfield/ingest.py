@@ -72,24 +72,29 @@ def ingest(
     """Store a delivery of submissions (see the module doc); ``organisation``: the one
     whose ingest key brought them, whose records alone they may make."""
     report = IngestReport(received=len(submissions))
-    fresh = _fresh(store, submissions, report)
+    fresh = _fresh(store, submissions, report, organisation)
     if not fresh:
         return report
     roots = _roots(store, fresh)
     made: dict[str, list[dict[str, Any]]] = {}
     why: dict[str, str] = {}
     for sub in fresh:
+        left_out = [n for n in sub.notes if "left out of fields" in n]
         try:
+            if left_out:  # (a repeat that is only a link: its rows would be lost)
+                raise Unmappable("; ".join(left_out), record=sub.instance_id)
             made[sub.instance_id] = to_features(sub, roots[sub.instance_id])
         except RecordError as exc:
             why[sub.instance_id] = str(exc.message)
     if organisation is not None:
-        teams = _team_organisations(store, made)
+        owners = _Owners(store)
         for instance_id, features in list(made.items()):
-            foreign = _foreign(features, organisation, teams)
+            foreign = owners.foreign(features, organisation)
             if foreign:
                 why[instance_id] = f"{foreign}, but came with the ingest key of {organisation!r}"
                 del made[instance_id]
+    # an edit corrects the record its original made, on the same date or a later one
+    corrections = {_key(f) for s in fresh if s.deprecated_id for f in made.get(s.instance_id, [])}
     while True:  # import what maps; what the domain refuses is kept unmapped, the rest again
         order = [s for s in fresh if s.instance_id in made]
         features = [f for s in order for f in made[s.instance_id]]
@@ -103,6 +108,7 @@ def ingest(
                 actor=actor,
                 today=today,
                 field_returns=returns,
+                corrections=corrections,
             )
             break
         except ImportRejected as rejected:
@@ -122,7 +128,10 @@ def ingest(
 
 
 def _fresh(
-    store: Store, submissions: Sequence[Submission], report: IngestReport
+    store: Store,
+    submissions: Sequence[Submission],
+    report: IngestReport,
+    organisation: str | None,
 ) -> list[Submission]:
     """The submissions not stored yet (nor earlier in the same delivery), and those kept
     unmapped before: sent again (fixed, or after the hazard they name was recorded),
@@ -131,7 +140,11 @@ def _fresh(
     seen: set[str] = set()
     fresh = []
     for s in submissions:
-        done = s.instance_id in stored and stored[s.instance_id].status == "mapped"
+        kept = stored.get(s.instance_id)
+        # a submission is retried by its own organisation's key (or by an officer's import)
+        done = kept is not None and (
+            kept.status == "mapped" or organisation not in (None, kept.organisation)
+        )
         if done or s.instance_id in seen:
             report.duplicates.append(s.instance_id)
             continue
@@ -157,28 +170,47 @@ def _roots(store: Store, subs: list[Submission]) -> dict[str, str]:
     return roots
 
 
-def _team_organisations(store: Store, made: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
-    """The organisation of each stored team these features name."""
-    named = {f["properties"].get("team") for fs in made.values() for f in fs} - {None}
-    out = {}
-    for team in named:
-        # an unknown team: the import names it, with the submission's other faults
-        with contextlib.suppress(NotFound):
-            out[str(team)] = store.history("team", str(team))[-1].record.organisation  # type: ignore[attr-defined]
-    return out
+class _Owners:
+    """Whose records are these? The organisation of stored records and teams, read once."""
 
+    def __init__(self, store: Store):
+        self.store = store
+        self.known: dict[tuple[str, str], str | None] = {}
 
-def _foreign(features: list[dict[str, Any]], organisation: str, teams: dict[str, str]) -> str:
-    """Why these records are not ``organisation``'s to make, or "" when they are."""
-    for f in features:
-        props = f["properties"]
-        theirs = props.get("organisation")
-        if theirs is not None and theirs != organisation:
-            return f"it names organisation {theirs!r}"
-        team = props.get("team")
-        if team in teams and teams[team] != organisation:
-            return f"team {team!r} is of organisation {teams[team]!r}"
-    return ""
+    def of(self, record_type: str, record_id: str) -> str | None:
+        """The organisation of a stored record (a daily report's: its team's); None when
+        it is not stored or belongs to none."""
+        key = (record_type, record_id)
+        if key not in self.known:
+            self.known[key] = None
+            with contextlib.suppress(NotFound):
+                rec = self.store.history(record_type, record_id)[-1].record
+                org = getattr(rec, "organisation", None)
+                team = getattr(rec, "team", None)
+                if org is None and isinstance(team, str):
+                    org = self.of("team", team)
+                self.known[key] = org
+        return self.known[key]
+
+    def foreign(self, features: list[dict[str, Any]], organisation: str) -> str:
+        """Why these records are not ``organisation``'s to make, or "" when they are: an
+        answer naming another organisation or its team, or a record stored already (an
+        edit's original, a hazard updated) that is another organisation's."""
+        for f in features:
+            props = f["properties"]
+            for name in ("organisation", "team"):
+                value = props.get(name)
+                if value is None:
+                    continue
+                if not isinstance(value, str):
+                    return f"its {name} is not text"
+                theirs = value.strip() if name == "organisation" else self.of("team", value.strip())  # fmt: skip
+                if theirs is not None and theirs != organisation:
+                    return f"its {name} {value.strip()!r} is of organisation {theirs!r}"
+            theirs = self.of(props["record_type"], str(props["id"]).strip())
+            if theirs is not None and theirs != organisation:
+                return f"{props['record_type']} {props['id']} is stored as organisation {theirs!r}'s"  # fmt: skip
+        return ""
 
 
 def _blame(errors: list[RecordError], owner: list[str]) -> dict[str, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -175,13 +175,15 @@ def import_features(
     progress: Progress | None = None,
     remember: Callable[[ImportReport], Sequence[RememberedAnswer]] | None = None,
     field_returns: Sequence[FieldReturn] = (),
+    corrections: Collection[tuple[str, str]] = (),
 ) -> ImportReport:
     """Validate every feature, resolve references and versions, then write all in one go.
 
     Raises :class:`ImportRejected` with every bad record when anything is wrong; the
     store is then untouched. ``remember`` makes, from the checked import's report, the
     answers to store with the records (the API's submissions and their client ids);
-    ``field_returns`` are the field submissions the features came from, kept with them.
+    ``field_returns`` are the field submissions the features came from, kept with them;
+    ``corrections`` the records they correct on a date already stored (edits).
     """
     today = today or datetime.now(UTC).date()
     errors: list[RecordError] = []
@@ -211,7 +213,7 @@ def import_features(
         by_type[item[1].RECORD_TYPE].append(item)
     errors += _check_references(store, by_type, _ids_in_file(features))
     report = ImportReport(source=source)
-    versions = _resolve_versions(store, by_type, today, report, errors)
+    versions = _resolve_versions(store, by_type, today, report, errors, corrections)
     if errors:
         errors.sort(key=lambda e: feature_index(e))
         raise ImportRejected(source, errors)
@@ -295,8 +297,13 @@ def _resolve_versions(
     today: date,
     report: ImportReport,
     errors: list[RecordError],
+    corrections: Collection[tuple[str, str]] = (),
 ) -> list[NewVersion]:
-    """Decide, for each record, whether it is new, a new version, unchanged, or a conflict."""
+    """Decide, for each record, whether it is new, a new version, unchanged, or a conflict.
+
+    ``corrections``: (record type, id) whose new content on a date already stored is a
+    correction of it (an edited field submission), not a conflict: a new version, which
+    becomes the current one."""
     out: list[NewVersion] = []
     for rtype in RECORD_TYPES:  # dependency order
         items = by_type.get(rtype, [])
@@ -318,7 +325,8 @@ def _resolve_versions(
             digest = content_hash(rec, props, shape)
             info = rec.info_date
             key = (rec.id, info)
-            if key in seen or (info is None and rec.id in seen_ids):
+            corrected = (rtype, rec.id) in corrections
+            if (key in seen or (info is None and rec.id in seen_ids)) and not corrected:
                 first, first_digest = seen.get(key, (0, ""))
                 if first_digest == digest:  # the same record sent twice: once is enough
                     report.unchanged[rtype] += 1
@@ -341,8 +349,10 @@ def _resolve_versions(
             else:
                 latest = history[-1:] if history else []
                 same_day = latest if latest and latest[0].content_hash == digest else []
+            if corrected and same_day and same_day[-1].content_hash != digest:
+                same_day = []  # a correction: a new version on the same date
             if same_day:
-                if same_day[0].content_hash == digest:
+                if digest in (same_day[0].content_hash, same_day[-1].content_hash):
                     report.unchanged[rtype] += 1
                     report.outcomes[i] = ("unchanged", rtype, rec.id)
                     continue

@@ -205,8 +205,11 @@ def create_app(
     oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
     @app.exception_handler(ClearfieldError)
-    async def clearfield_error(_request: Request, exc: ClearfieldError) -> JSONResponse:
-        return _error(exc)
+    async def clearfield_error(request: Request, exc: ClearfieldError) -> JSONResponse:
+        answer = _error(exc)
+        if exc.code == "UNAUTHORIZED" and request.url.path.startswith("/api/ingest/"):
+            answer.headers["WWW-Authenticate"] = 'Basic realm="clearfield ingest"'
+        return answer
 
     # (defaults, not Annotated aliases: these names are local to create_app, and
     # annotations are strings that FastAPI resolves in the module)

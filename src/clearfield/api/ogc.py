@@ -26,7 +26,7 @@ from shapely.geometry import shape
 
 from clearfield.api.record_features import record_feature, visible
 from clearfield.domain.enums import ActivityKind
-from clearfield.domain.roles import Forbidden, check
+from clearfield.domain.roles import Forbidden, check, sees_full_hazards
 from clearfield.errors import ClearfieldError, NotFound
 from clearfield.store.base import Store, StoredRecord
 from clearfield.users import User
@@ -162,9 +162,12 @@ def add_ogc(app: FastAPI, store: Store, current_user: Any) -> None:
         box = _bbox(bbox)
         since, until = _interval(datetime_)
         accounts = store.hazard_accounts() if c.record_type == "hazard" else {}
-        window = shapely.box(*box) if box else None
-        matched: list[StoredRecord] = []
-        for s in _records(store, c, box):
+        # a role shown generalised hazards is matched on the point it is shown, never on
+        # the polygon it may not see (a bbox would otherwise trace the polygon's edges)
+        shown_as_point = c.record_type == "hazard" and not sees_full_hazards(user.role)
+        window = shapely.box(*box) if box and shown_as_point else None
+        matched, page = 0, []
+        for s in _records(store, c, None if shown_as_point else box):
             d = s.record.info_date
             if since is not None and (d is None or d < since):
                 continue
@@ -172,12 +175,14 @@ def add_ogc(app: FastAPI, store: Store, current_user: Any) -> None:
                 continue
             if not visible(user, s.record):
                 continue
-            if window is not None:  # (what the reader sees of a hazard is what is tested)
+            f = None
+            if window is not None:
                 f = record_feature(user, s, accounts)
-                if f["geometry"] is None or not shapely.intersects(shape(f["geometry"]), window):  # fmt: skip
+                if f["geometry"] is None or not shapely.intersects(shape(f["geometry"]), window):
                     continue
-            matched.append(s)
-        page = [_item(c, record_feature(user, s, accounts)) for s in matched[offset : offset + limit]]  # fmt: skip
+            if offset <= matched < offset + limit:  # only the page is kept
+                page.append(_item(c, f or record_feature(user, s, accounts)))
+            matched += 1
         base = _base(request)
         here = f"{base}/ogc/collections/{cid}/items"
         params = {k: v for k, v in request.query_params.items() if k != "offset"}
@@ -185,7 +190,7 @@ def add_ogc(app: FastAPI, store: Store, current_user: Any) -> None:
             _link(f"{here}?{urlencode({**params, 'offset': offset})}", "self", GEOJSON),
             _link(f"{base}/ogc/collections/{cid}", "collection", "application/json"),
         ]
-        if offset + limit < len(matched):
+        if offset + limit < matched:
             links.append(_link(f"{here}?{urlencode({**params, 'offset': offset + limit})}", "next", GEOJSON))  # fmt: skip
         if offset > 0:
             links.append(_link(f"{here}?{urlencode({**params, 'offset': max(0, offset - limit)})}", "prev", GEOJSON))  # fmt: skip
@@ -193,7 +198,7 @@ def add_ogc(app: FastAPI, store: Store, current_user: Any) -> None:
             {
                 "type": "FeatureCollection",
                 "features": page,
-                "numberMatched": len(matched),
+                "numberMatched": matched,
                 "numberReturned": len(page),
                 "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
                 "links": links,

@@ -52,6 +52,7 @@ class PlanRunner:
         self.error: str | None = None
         self.replan_asked: str | None = None  # who asked for a re-plan during a run
         self.closed = False
+        self.running = False  # set and cleared under the lock (a thread's end is not)
 
     def close(self) -> None:
         """Take no more runs, and wait for the one going on (the server is stopping)."""
@@ -63,7 +64,7 @@ class PlanRunner:
     def start(self, user: User, time_limit: float) -> bool:
         """Plan afresh; False when a run is going on."""
         with self.lock:
-            if self.closed or (self.thread is not None and self.thread.is_alive()):
+            if self.closed or self.running:
                 return False
             self._launch(self._plan, user.name, time_limit)
             return True
@@ -74,12 +75,14 @@ class PlanRunner:
         with self.lock:
             if self.closed:
                 return
-            if self.thread is not None and self.thread.is_alive():
+            if self.running:
                 self.replan_asked = actor
                 return
             self._launch(self._replan, actor, self.REPLAN_SECONDS)
 
     def _launch(self, target: Any, actor: str, time_limit: float) -> None:
+        """Start a run (the caller holds the lock)."""
+        self.running = True
         self.thread = threading.Thread(
             target=self._run, args=(target, actor, time_limit), daemon=True, name="planning"
         )
@@ -126,6 +129,8 @@ class PlanRunner:
                 again, self.replan_asked = self.replan_asked, None
                 if again is not None and not self.closed:
                     self._launch(self._replan, again, self.REPLAN_SECONDS)
+                else:
+                    self.running = False
 
 
 def add_plans(
@@ -168,7 +173,7 @@ def add_plans(
             "finished_at": run.finished_at,
             "summary": run.summary,
             "kpis": {"plan": run.plan_kpis.as_dict(), "baseline": run.baseline_kpis.as_dict()},
-            "running": runner.thread is not None and runner.thread.is_alive(),
+            "running": runner.running,
             "last_error": runner.error,
         }
 

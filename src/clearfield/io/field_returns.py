@@ -43,7 +43,7 @@ _QUESTIONS = {form.form_id: {q.name: q for q in form.questions} for form in FORM
 def form_of(sub: Submission) -> str:
     """The Clearfield form a submission answers (its ``clearfield_form`` answer)."""
     form_id = sub.fields.get(FORM_FIELD) or sub.form_id
-    if form_id not in _QUESTIONS:
+    if not isinstance(form_id, str) or form_id not in _QUESTIONS:
         known = ", ".join(_QUESTIONS)
         raise Unmappable(
             f"not a submission of a Clearfield form (form {form_id!r}; known: {known})",

@@ -311,6 +311,15 @@ def from_odata(
     ``submitted_at``, ``submitter`` (``submitterName``, else ``submitterId``) and
     ``form_version`` from ``__system``.
     """
+    try:
+        return _from_odata(payload, repeat_tables)
+    except RecursionError:  # groups nested past any form's
+        raise SubmissionFormatError("groups nested too deep to be a form's") from None
+
+
+def _from_odata(
+    payload: Mapping[str, Any], repeat_tables: Iterable[Mapping[str, Any]] = ()
+) -> list[Submission]:
     if not isinstance(payload, Mapping) or not isinstance(payload.get("value"), list):
         raise SubmissionFormatError(
             "no 'value' list of submissions: not an OData data document",
@@ -623,14 +632,25 @@ def from_central_csv(path_or_zip: str | Path, *, form_id: str | None = None) -> 
     return out
 
 
+MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
+"""An export's tables, unzipped, are at most this large (a small zip may unpack to much)."""
+
+
 def _zip_tables(path: Path) -> list[_Table]:
     try:
         with zipfile.ZipFile(path) as archive:
-            return [
-                _read_table(info.filename, archive.read(info))
+            members = [
+                info
                 for info in archive.infolist()
                 if info.filename.lower().endswith(".csv") and "/" not in info.filename
             ]
+            unzipped = sum(info.file_size for info in members)
+            if unzipped > MAX_UNZIPPED_BYTES:
+                raise SubmissionFormatError(
+                    f"its tables unzip to {unzipped:,} bytes; at most {MAX_UNZIPPED_BYTES:,}",
+                    record=str(path),
+                )
+            return [_read_table(info.filename, archive.read(info)) for info in members]
     except zipfile.BadZipFile as exc:
         raise SubmissionFormatError(f"not a zip file: {exc}", record=str(path)) from None
 

@@ -53,7 +53,7 @@ WITH pair AS MATERIALIZED (  -- each counted release with its hazard's polygon
                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS earlier
     FROM clip
 ), met AS MATERIALIZED (  -- the union of the earlier releases whose interiors this one's meets
-    SELECT ordered.*,
+    SELECT activity_pk, hazard_pk, kind, info_date, organisation, whole_m2, clip_m2, geom,
         (SELECT ST_Union(g) FROM unnest(earlier) AS g
          WHERE g && ordered.geom AND ST_Relate(g, ordered.geom, 'T********')) AS before
     FROM ordered
