@@ -16,7 +16,25 @@ from typing import Any
 import httpx
 import uvicorn
 
+from clearfield import services
 from clearfield.api.app import create_app
+from clearfield.scenario import generate
+from clearfield.store.base import Store
+from clearfield.users import add_user
+
+PASSWORD = "correct horse battery"
+
+
+def small_programme(database_url: str, users: dict[str, str]) -> Store:
+    """The reference scenario at 2% (seed 4: a few teams, a hundred hazards) in the
+    database, with a user per name → role (password ``PASSWORD``); the store, open."""
+    store = services.open_store(database_url)
+    scen = generate(scale=0.02, seed=4)
+    services.import_features(store, scen.features, source="t", actor="t")
+    store.set_programme(scen.metadata, actor="t")
+    for name, role in users.items():
+        add_user(store, name, role, None, PASSWORD, actor="t")
+    return store
 
 
 def free_port() -> int:

@@ -12,25 +12,17 @@ from typing import Any
 import httpx
 import pytest
 
-from clearfield import services
 from clearfield.ingest import new_ingest_key
-from clearfield.scenario import generate
-from clearfield.users import add_user
-from server import Listener, login, running
+from server import PASSWORD, Listener, login, running, small_programme
 
-PASSWORD = "correct horse battery"
 KEYS: dict[str, str] = {}
 FACTS: dict[str, Any] = {}
 
 
 @pytest.fixture(scope="module")
 def base(database_url: str) -> Iterator[str]:
-    store = services.open_store(database_url)
-    scen = generate(scale=0.02, seed=4)
-    services.import_features(store, scen.features, source="t", actor="t")
-    store.set_programme(scen.metadata, actor="t")
-    for name, role in (("planner", "planner"), ("officer", "im_officer"), ("observer", "observer")):
-        add_user(store, name, role, None, PASSWORD, actor="t")
+    users = {"planner": "planner", "officer": "im_officer", "observer": "observer"}
+    store = small_programme(database_url, users)
     team = next(s.record for s in store.records("team") if s.record.kind.value == "manual")
     hazard = next(s.record for s in store.records("hazard", counted_only=True))
     others = [s.record.id for s in store.records("organisation") if s.record.id != team.organisation]  # fmt: skip

@@ -12,24 +12,17 @@ import shapely
 
 from clearfield import services
 from clearfield.plan.verify import verify
-from clearfield.scenario import generate
 from clearfield.users import add_user
-from server import Listener, login, running
+from server import PASSWORD, Listener, login, running, small_programme
 
-PASSWORD = "correct horse battery"
 DB: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
 def base(database_url: str) -> Iterator[str]:
     url = database_url
-    store = services.open_store(url)
-    scen = generate(scale=0.02, seed=4)
-    services.import_features(store, scen.features, source="t", actor="t")
-    store.set_programme(scen.metadata, actor="t")
-    for name, role in (("planner", "planner"), ("officer", "im_officer"), ("observer", "observer")):
-        add_user(store, name, role, None, PASSWORD, actor="t")
-    store.close()
+    users = {"planner": "planner", "officer": "im_officer", "observer": "observer"}
+    small_programme(url, users).close()
     DB["url"] = url
     with running(url) as b:
         yield b

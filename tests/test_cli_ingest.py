@@ -4,26 +4,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 from openpyxl import load_workbook
 
 from common import base_programme
+from test_cli import cf
 from test_ingest import daily, ts
-
-
-def cf(env, *args, ok=True):
-    proc = subprocess.run(
-        [sys.executable, "-m", "clearfield", *map(str, args)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if ok:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc
 
 
 def test_forms_are_written_for_a_server(cli_env, tmp_path) -> None:

@@ -14,23 +14,14 @@ import pyogrio.raw
 import pytest
 import shapely
 
-from clearfield import services
-from clearfield.scenario import generate
-from clearfield.users import add_user
-from server import login, running
+from server import PASSWORD, login, running, small_programme
 
-PASSWORD = "correct horse battery"
 DB: dict[str, Any] = {}
 
 
 @pytest.fixture(scope="module")
 def base(database_url: str) -> Iterator[str]:
-    store = services.open_store(database_url)
-    scen = generate(scale=0.02, seed=4)
-    services.import_features(store, scen.features, source="t", actor="t")
-    store.set_programme(scen.metadata, actor="t")
-    for name, role in (("officer", "im_officer"), ("observer", "observer")):
-        add_user(store, name, role, None, PASSWORD, actor="t")
+    store = small_programme(database_url, {"officer": "im_officer", "observer": "observer"})
     DB["hazards"] = {s.record.id: s.record for s in store.records("hazard")}
     DB["released"] = {s.record.id: s.record for s in store.records("activity", counted_only=True)}
     DB["finds"] = {s.record.id: s.record for s in store.records("find")}
