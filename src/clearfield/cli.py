@@ -27,6 +27,7 @@ from clearfield.cli_common import (
 from clearfield.cli_ingest import forms, ingest_app, print_ingest
 from clearfield.cli_plan import plan_app
 from clearfield.cli_psplib import psplib_app
+from clearfield.cli_report import report_app
 from clearfield.cli_server import serve, users_app
 from clearfield.config import database_url
 from clearfield.domain.enums import ReviewStatus
@@ -50,6 +51,7 @@ app.add_typer(plan_app, name="plan")
 app.add_typer(psplib_app, name="psplib")
 app.add_typer(users_app, name="users")
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(report_app, name="report")
 app.command("serve")(serve)
 app.command("forms")(forms)
 
