@@ -42,16 +42,21 @@ def report_weekly(
     try:
         if suffix not in (".pdf", ".html"):
             raise ClearfieldError("the report is written as .pdf or .html", record=str(out_file))
+        if not out_file.parent.is_dir():
+            raise ClearfieldError("no such folder to write the report in", record=str(out_file))
         store = open_store(database)
-        if week is None:  # the week just ended: what a weekly report tells
-            year, number, _ = (programme_date(store) - timedelta(days=7)).isocalendar()
-            week = f"{year}-W{number:02d}"
         try:
+            if week is None:  # the week just ended: what a weekly report tells
+                year, number, _ = (programme_date(store) - timedelta(days=7)).isocalendar()
+                week = f"{year}-W{number:02d}"
             body = weekly_report(store, week, personal_data=not no_personal_data, pdf=suffix == ".pdf")  # fmt: skip
         except ValueError as exc:
             raise ClearfieldError(str(exc), record="--week") from None
-        store.close()
+        finally:
+            store.close()
+        out_file.write_bytes(body)
     except ClearfieldError as exc:
         fail(exc)
-    out_file.write_bytes(body)
+    except OSError as exc:
+        fail(ClearfieldError(f"cannot write the report ({exc.strerror})", record=str(out_file)))
     out.print(f"wrote the weekly report of {week} to {out_file}")

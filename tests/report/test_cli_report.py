@@ -29,3 +29,5 @@ def test_the_weekly_report_from_the_command_line(cli_env, tmp_path) -> None:
     assert bad.returncode != 0 and "ISO week" in bad.stderr
     docx = cf(cli_env, "report", "weekly", "--out", tmp_path / "week.docx", ok=False)
     assert docx.returncode != 0 and ".pdf or .html" in docx.stderr
+    nowhere = cf(cli_env, "report", "weekly", "--out", tmp_path / "no" / "week.pdf", ok=False)
+    assert nowhere.returncode != 0 and "no such folder" in nowhere.stderr
