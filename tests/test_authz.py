@@ -68,6 +68,7 @@ CASES = [
         None,
         set(ROLES) - {"field_lead"},
     ),
+    ("weekly report", "GET", "/api/reports/weekly?format=html", None, set(ROLES) - {"field_lead"}),
 ]
 
 

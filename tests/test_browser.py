@@ -211,6 +211,22 @@ def test_observer_has_no_review_queue(browser: Browser, base: str) -> None:
     expect(page.locator("#review-queue")).to_be_hidden()
     assert page.locator("#queue-list li").count() == 0
     page.screenshot(path=ARTIFACTS / "observer-dashboard.png")
+    # the weekly report, downloaded with the session, is the observer's copy (no names)
+    report = page.locator("#weekly-report")
+    expect(report).to_be_visible()
+    with page.expect_download() as download:
+        report.click()
+    path = download.value.path()
+    assert download.value.suggested_filename.startswith("weekly-report-")
+    assert Path(path).read_bytes()[:5] == b"%PDF-"
+    assert errors == []
+    page.context.close()
+
+
+def test_a_field_lead_has_no_report_button(browser: Browser, base: str) -> None:
+    page, errors = _sign_in(browser, base, "lead")
+    expect(page.locator("#user-role")).to_contain_text("field lead")
+    expect(page.locator("#weekly-report")).to_be_hidden()
     assert errors == []
     page.context.close()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -35,8 +34,8 @@ def report_weekly(
     before and the plan, by organisation and district, EO found, accidents and casualties
     (aggregated), infrastructure restored, personnel by partner, planned against actual,
     the next four weeks' Gantt, open data quality issues, and a map of the region."""
-    from clearfield.planning import programme_date
     from clearfield.report.render import weekly_report
+    from clearfield.report.weekly import last_whole_week
 
     suffix = out_file.suffix.lower()
     try:
@@ -46,9 +45,7 @@ def report_weekly(
             raise ClearfieldError("no such folder to write the report in", record=str(out_file))
         store = open_store(database)
         try:
-            if week is None:  # the week just ended: what a weekly report tells
-                year, number, _ = (programme_date(store) - timedelta(days=7)).isocalendar()
-                week = f"{year}-W{number:02d}"
+            week = week or last_whole_week(store)
             body = weekly_report(store, week, personal_data=not no_personal_data, pdf=suffix == ".pdf")  # fmt: skip
         except ValueError as exc:
             raise ClearfieldError(str(exc), record="--week") from None

@@ -33,6 +33,7 @@ from clearfield.api.ogc import add_ogc
 from clearfield.api.plans import PlanRunner, add_plans
 from clearfield.api.programme import add_programme
 from clearfield.api.record_features import record_feature, visible
+from clearfield.api.reports import add_reports
 from clearfield.api.tile_service import TileService
 from clearfield.api.tiles import make_tiles_router
 from clearfield.api.web import add_web
@@ -426,6 +427,7 @@ def create_app(
     add_plans(app, store, runner, current_plan, current_user)
     add_ingest(app, store, broker, runner, current_user)
     add_ogc(app, store, current_user)
+    add_reports(app, store, current_user)
     add_programme(app, store, current_plan, kept, current_user)
 
     @app.get("/api/events")

@@ -67,6 +67,10 @@ ACTIONS: dict[str, tuple[frozenset[Role], str]] = {
         "start a planning run; a planner or admin does",
     ),
     "read_plan": (_ALL, "read plans"),
+    "reports": (
+        frozenset({Role.ADMIN, Role.IM_OFFICER, Role.PLANNER, Role.OBSERVER}),
+        "read the programme's reports (all organisations'); a field_lead reads their own records",
+    ),
     "users": (frozenset({Role.ADMIN}), "manage users; an admin does"),
 }
 

@@ -46,6 +46,11 @@ def week_bounds(week: str) -> tuple[date, date]:
     return monday, monday + timedelta(days=6)
 
 
+def last_whole_week(store: Store) -> str:
+    """The ISO week before the programme's date: the week a weekly report tells of."""
+    return _iso_week(programme_date(store) - timedelta(days=7))
+
+
 def _iso_week(d: date) -> str:
     y, w, _ = d.isocalendar()
     return f"{y}-W{w:02d}"

@@ -15,6 +15,7 @@ import { loadProgress } from "./progress.js";
 import { ReviewQueue } from "./queue.js";
 
 const REVIEWERS = new Set(["admin", "im_officer"]);
+const REPORT_READERS = new Set(["admin", "im_officer", "planner", "observer"]); // domain/roles.py: reports
 const $ = (selector) => document.querySelector(selector);
 
 function notice(text) {
@@ -73,6 +74,7 @@ async function main() {
   $("#user-name").textContent = me.name;
   $("#user-role").textContent = me.role.replace("_", " ") + (me.organisation ? ` · ${me.organisation}` : "");
   document.body.dataset.role = me.role;
+  $("#weekly-report").hidden = !REPORT_READERS.has(me.role);
   const events = new AbortController();
   $("#sign-out").addEventListener("click", () => {
     events.abort();
