@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +13,10 @@ from clearfield.errors import ClearfieldError
 
 __all__ = ["report_app"]
 
-report_app = typer.Typer(help="Reports people read: the weekly situation report.", no_args_is_help=True)  # fmt: skip
+report_app = typer.Typer(
+    help="Reports people read: the weekly situation report, the land release report.",
+    no_args_is_help=True,
+)
 
 
 @report_app.command("weekly")
@@ -57,3 +61,42 @@ def report_weekly(
     except OSError as exc:
         fail(ClearfieldError(f"cannot write the report ({exc.strerror})", record=str(out_file)))
     out.print(f"wrote the weekly report of {week} to {out_file}")
+
+
+@report_app.command("land-release")
+def report_land_release(
+    since: Annotated[datetime, typer.Option("--from", formats=["%Y-%m-%d"], help="First day.")],
+    until: Annotated[datetime, typer.Option("--to", formats=["%Y-%m-%d"], help="Last day.")],
+    out_file: Annotated[Path, typer.Option("--out", help="FILE.pdf, FILE.html or FILE.xlsx.")],
+    database: Database = None,
+) -> None:
+    """Write the IMAS land release table of a period: each hazardous area that released
+    land in it (cancelled, reduced, cleared; released before; remaining), each
+    organisation's totals and the programme's, equal to `clearfield stats --from --to`."""
+    from clearfield.report.land_release import check_period, land_release_figures, land_release_xlsx
+    from clearfield.report.render import land_release_report
+
+    suffix = out_file.suffix.lower()
+    first, last = since.date(), until.date()
+    try:
+        if suffix not in (".pdf", ".html", ".xlsx"):
+            raise ClearfieldError("the report is written as .pdf, .html or .xlsx", record=str(out_file))  # fmt: skip
+        if not out_file.parent.is_dir():
+            raise ClearfieldError("no such folder to write the report in", record=str(out_file))
+        try:
+            check_period(first, last)
+        except ValueError as exc:
+            raise ClearfieldError(str(exc), record="--from/--to") from None
+        store = open_store(database)
+        try:
+            if suffix == ".xlsx":
+                land_release_xlsx(land_release_figures(store, first, last, personal_data=False), out_file)  # fmt: skip
+            else:
+                out_file.write_bytes(land_release_report(store, first, last, personal_data=False, pdf=suffix == ".pdf"))  # fmt: skip
+        finally:
+            store.close()
+    except ClearfieldError as exc:
+        fail(exc)
+    except OSError as exc:
+        fail(ClearfieldError(f"cannot write the report ({exc.strerror})", record=str(out_file)))
+    out.print(f"wrote the land release report of {first} to {last} to {out_file}")

@@ -31,3 +31,20 @@ def test_the_weekly_report_from_the_command_line(cli_env, tmp_path) -> None:
     assert docx.returncode != 0 and ".pdf or .html" in docx.stderr
     nowhere = cf(cli_env, "report", "weekly", "--out", tmp_path / "no" / "week.pdf", ok=False)
     assert nowhere.returncode != 0 and "no such folder" in nowhere.stderr
+
+
+def test_the_land_release_report_from_the_command_line(cli_env, tmp_path) -> None:
+    from openpyxl import load_workbook
+
+    store = services.open_store(cli_env["CLEARFIELD_DATABASE"])
+    scen = generate(scale=0.02, seed=3)
+    services.import_features(store, scen.features, source="t", actor="t")
+    store.set_programme(scen.metadata, actor="t")
+    store.close()
+    period = ("--from", "2025-01-01", "--to", scen.metadata["as_of"])
+    xlsx = tmp_path / "release.xlsx"
+    cf(cli_env, "report", "land-release", *period, "--out", xlsx)
+    assert load_workbook(xlsx).sheetnames == ["summary", "by_organisation", "by_hazard"]
+    cf(cli_env, "report", "land-release", *period, "--out", tmp_path / "release.pdf")
+    bad = cf(cli_env, "report", "land-release", "--from", "2026-02-01", "--to", "2026-01-01", "--out", xlsx, ok=False)  # fmt: skip
+    assert bad.returncode != 0 and "after it ends" in bad.stderr

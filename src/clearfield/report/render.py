@@ -1,27 +1,62 @@
-"""The weekly report as one self-contained HTML file, and as PDF from that same HTML.
+"""The reports as self-contained HTML files, and as PDF from that same HTML.
 
-One template serves both: the PDF is WeasyPrint's rendering of the HTML (A4, page
-numbers, the programme and date of information in the margins), so the two never say
-different things. Charts and the map are embedded as data URIs, so the HTML can be
+The weekly report and the land release report share one Jinja environment (its number
+filters) and one print style sheet (:data:`PRINT_CSS`, :func:`page_css`), so both read
+alike on paper. One template per report serves both HTML and PDF: the PDF is
+WeasyPrint's rendering of the HTML (A4, page numbers, the programme and date of
+information in the margins), so the two never say different things. Charts and the map are embedded as data URIs, so the HTML can be
 mailed or archived as one file and WeasyPrint fetches nothing from outside.
 """
 
 from __future__ import annotations
 
 import base64
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from clearfield.report.charts import GANTT_MAX_TEAMS, gantt_chart, released_chart
+from clearfield.report.land_release import AREA_COLUMNS, land_release_figures
 from clearfield.report.map import region_map
 from clearfield.report.weekly import CATEGORIES, weekly_figures
 from clearfield.store.base import Store
 
-__all__ = ["render_html", "render_pdf", "weekly_charts", "weekly_report"]
+__all__ = [
+    "PRINT_CSS",
+    "land_release_html",
+    "land_release_report",
+    "page_css",
+    "render_html",
+    "render_pdf",
+    "weekly_charts",
+    "weekly_report",
+]
 
 TEMPLATES = Path(__file__).parent / "templates"
+
+PRINT_CSS = """
+  body { font-family: "DejaVu Sans", "Liberation Sans", sans-serif; font-size: 9pt; color: #222; }
+  h1 { font-size: 16pt; margin: 0 0 2mm 0; }
+  h2 { font-size: 11.5pt; margin: 5mm 0 2mm 0; border-bottom: 1px solid #ccc; page-break-after: avoid; }
+  .meta { color: #555; margin-bottom: 3mm; }
+  .synthetic { border: 2px solid #b00; color: #b00; font-weight: bold; padding: 1.5mm 3mm; margin: 2mm 0 3mm 0; text-align: center; }
+  .nothing { border: 1px dashed #999; padding: 2mm 3mm; color: #555; }
+  table { border-collapse: collapse; width: 100%; margin-bottom: 2mm; page-break-inside: auto; }
+  thead { display: table-header-group; }
+  th, td { border-bottom: 1px solid #e0e0e0; padding: 1mm 1.5mm; text-align: right; }
+  th:first-child, td:first-child { text-align: left; }
+  td.text, th.text { text-align: left; }
+  th { background: #f2f2f2; font-weight: bold; }
+  tr.total td { font-weight: bold; border-top: 1px solid #999; }
+  img { max-width: 100%; }
+  figure { margin: 0 0 3mm 0; page-break-inside: avoid; }
+  figcaption { font-size: 8pt; color: #555; }
+  .note { font-size: 8pt; color: #555; }
+"""
+"""The reports' screen and print rules (fonts, headings, tables, notes, markings)."""
 
 
 def _m2(value: float | int) -> str:
@@ -41,6 +76,23 @@ def _css(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
 
 
+def page_css(title: str, synthetic: bool, date_of_information: str, size: str = "A4") -> Markup:
+    """The ``@page`` rules: the title, the synthetic data marking, the date of information
+    and "page n / N" in the margins of every printed page (WeasyPrint's margin boxes)."""
+    marking = (
+        '@top-right { content: "SYNTHETIC DATA"; font-size: 9pt; font-weight: bold; color: #b00; }'
+        if synthetic
+        else ""
+    )
+    return Markup(
+        f"@page {{ size: {_css(size)}; margin: 18mm 14mm 18mm 14mm;"
+        ' font-family: "DejaVu Sans", "Liberation Sans", sans-serif;'
+        f' @top-left {{ content: "{_css(title)}"; font-size: 8pt; color: #555; }} {marking}'
+        f' @bottom-left {{ content: "Date of information: {_css(date_of_information)}"; font-size: 8pt; color: #555; }}'
+        ' @bottom-right { content: counter(page) " / " counter(pages); font-size: 8pt; } }'
+    )
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -50,6 +102,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(m2=_m2, signed=_signed, data_uri=_data_uri, css=_css)
+    env.globals.update(print_css=Markup(PRINT_CSS), page_css=page_css)
     return env
 
 
@@ -61,8 +114,6 @@ def weekly_charts(
     ``full_hazards`` defaults to ``figures["personal_data"]``: a report without personal
     data is an observer's, and an observer never sees a hazard's exact polygon.
     """
-    from datetime import date
-
     full = figures["personal_data"] if full_hazards is None else full_hazards
     charts = {
         "released": released_chart(figures["history"]),
@@ -94,4 +145,19 @@ def weekly_report(store: Store, week: str, *, personal_data: bool, pdf: bool = F
     """The weekly report of ``week`` as HTML (UTF-8) or PDF bytes: figures, charts, layout."""
     figures = weekly_figures(store, week, personal_data=personal_data)
     html = render_html(figures, weekly_charts(store, figures))
+    return render_pdf(html) if pdf else html.encode("utf-8")
+
+
+def land_release_html(figures: dict[str, Any]) -> str:
+    """The land release report (``land_release.land_release_figures``) as one HTML
+    document, with print CSS for A4 landscape (the hazard table is wide)."""
+    template = _environment().get_template("land_release.html.j2")
+    return template.render(f=figures, columns=AREA_COLUMNS)
+
+
+def land_release_report(
+    store: Store, since: date, until: date, *, personal_data: bool, pdf: bool = False
+) -> bytes:
+    """The land release report of ``since``..``until`` as HTML (UTF-8) or PDF bytes."""
+    html = land_release_html(land_release_figures(store, since, until, personal_data=personal_data))
     return render_pdf(html) if pdf else html.encode("utf-8")
