@@ -1,4 +1,5 @@
-"""`clearfield report weekly` on each store: a PDF and an HTML file, and clear refusals."""
+"""`clearfield report weekly` and `land-release` on each store: the files, and clear
+refusals."""
 
 from __future__ import annotations
 
@@ -10,12 +11,18 @@ from clearfield.scenario import generate
 from test_cli import cf
 
 
-def test_the_weekly_report_from_the_command_line(cli_env, tmp_path) -> None:
+def _programme(cli_env):  # type: ignore[no-untyped-def]
+    """A small scenario in the command's database; the scenario (for its dates)."""
     store = services.open_store(cli_env["CLEARFIELD_DATABASE"])
     scen = generate(scale=0.02, seed=3)
     services.import_features(store, scen.features, source="t", actor="t")
     store.set_programme(scen.metadata, actor="t")
     store.close()
+    return scen
+
+
+def test_the_weekly_report_from_the_command_line(cli_env, tmp_path) -> None:
+    scen = _programme(cli_env)
     pdf = tmp_path / "week.pdf"
     done = cf(cli_env, "report", "weekly", "--out", pdf)  # the week before the programme's date
     assert "wrote the weekly report of" in done.stdout
@@ -36,11 +43,7 @@ def test_the_weekly_report_from_the_command_line(cli_env, tmp_path) -> None:
 def test_the_land_release_report_from_the_command_line(cli_env, tmp_path) -> None:
     from openpyxl import load_workbook
 
-    store = services.open_store(cli_env["CLEARFIELD_DATABASE"])
-    scen = generate(scale=0.02, seed=3)
-    services.import_features(store, scen.features, source="t", actor="t")
-    store.set_programme(scen.metadata, actor="t")
-    store.close()
+    scen = _programme(cli_env)
     period = ("--from", "2025-01-01", "--to", scen.metadata["as_of"])
     xlsx = tmp_path / "release.xlsx"
     cf(cli_env, "report", "land-release", *period, "--out", xlsx)
