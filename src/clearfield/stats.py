@@ -17,9 +17,10 @@ from clearfield.domain.access import blocking
 from clearfield.domain.access import near as access_near
 from clearfield.domain.accounting import remaining_ground
 from clearfield.domain.enums import AssetCondition, HazardStatus, ReleaseCategory, TeamKind
+from clearfield.plan.problem import Plan
 from clearfield.store.base import Store
 
-__all__ = ["GROUPINGS", "blocked_assets", "programme_stats"]
+__all__ = ["GROUPINGS", "blocked_assets", "personnel_by_partner", "programme_stats"]
 
 GROUPINGS = ("organisation", "district", "month", "status", "hazard")
 
@@ -140,3 +141,40 @@ def _blocked_assets(store: Store) -> dict[str, list[str]]:
         if not rest.is_empty:
             remaining.append((rid, rest))
     return blocking(assets, remaining)
+
+
+def personnel_by_partner(store: Store, day: date, plan: Plan | None) -> dict[str, Any]:
+    """Sappers and builders pledged, deployed and active on ``day``, by partner and in all.
+
+    Pledged: approved pledges. Deployed: approved teams arrived by ``day``. Active: those
+    teams with a task of ``plan`` under way on ``day`` (none when no plan is given). The
+    dashboard's ``/api/personnel`` shows the totals; the weekly report, the rows.
+    """
+    zero = {"sappers": 0, "builders": 0}
+    rows: dict[str, dict[str, dict[str, int]]] = defaultdict(
+        lambda: {"pledged": dict(zero), "deployed": dict(zero), "active": dict(zero)}
+    )
+
+    def side(kind: TeamKind) -> str:
+        return "sappers" if kind.is_sapper else "builders"
+
+    for s in store.records("pledge", counted_only=True):
+        p = s.record
+        rows[p.organisation]["pledged"][side(p.team_kind)] += p.personnel  # type: ignore[attr-defined]
+    busy: set[str] = set()
+    if plan is not None and plan.start_date:
+        d = (day - date.fromisoformat(plan.start_date)).days
+        busy = {a.team for a in plan.assignments if a.start_day <= d < a.end_day}
+    for s in store.records("team", counted_only=True):
+        t = s.record
+        org = rows[t.organisation]  # type: ignore[attr-defined]
+        if t.available_from is None or t.available_from <= day:  # type: ignore[attr-defined]
+            org["deployed"][side(t.kind)] += t.personnel  # type: ignore[attr-defined]
+        if t.id in busy:
+            org["active"][side(t.kind)] += t.personnel  # type: ignore[attr-defined]
+    total = {k: {s_: sum(r[k][s_] for r in rows.values()) for s_ in zero} for k in ("pledged", "deployed", "active")}  # fmt: skip
+    return {
+        "as_of": day.isoformat(),
+        "rows": [{"organisation": k, **v} for k, v in sorted(rows.items())],
+        "total": total,
+    }

@@ -197,6 +197,12 @@ def test_the_pdf_renders_to_pages_none_blank(store, tmp_path):
     assert "Date of information" in text and f"{since.isoformat()} to {until.isoformat()}" in text
     for n in range(1, len(pages) + 1):
         assert re.search(rf"\b{n}\s*/\s*{len(pages)}\b", text), n
+    # the printed register by hazard: one line per hazard, its m² as the HTML table's
+    rows = land_release_figures(store, since, until, personal_data=False)["hazards"]
+    lines = {w[0]: w for w in map(str.split, text.splitlines()) if w and w[0].startswith("HA-")}
+    assert set(lines) == {r["hazard"] for r in rows}
+    for r in rows:
+        assert lines[r["hazard"]][-len(AREA_COLUMNS) :] == [f"{r[c]:,.0f}" for c in AREA_COLUMNS]
 
 
 def test_a_period_that_ends_before_it_starts_is_refused(store):

@@ -15,6 +15,7 @@ from clearfield.api.current_plan import CurrentPlan, PlanRun
 from clearfield.domain.geometry import local_metric
 from clearfield.domain.roles import Role, check, sees_full_hazards
 from clearfield.planning import programme_date
+from clearfield.stats import personnel_by_partner
 from clearfield.store.base import Store
 from clearfield.users import User
 
@@ -65,36 +66,8 @@ def add_programme(
 
 
 def _personnel(store: Store, today: date, run: PlanRun | None) -> dict[str, Any]:
-    """Pledged by the approved pledges, deployed by the teams arrived by ``today``,
-    active by the teams with a task of ``run`` under way on ``today``."""
-    pledged = {"sappers": 0, "builders": 0}
-    for s in store.records("pledge", counted_only=True):
-        side = "builders" if s.record.team_kind.value == "construction" else "sappers"  # type: ignore[attr-defined]
-        pledged[side] += s.record.personnel  # type: ignore[attr-defined]
-    deployed = {"sappers": 0, "builders": 0}
-    size: dict[str, tuple[str, int]] = {}
-    for s in store.records("team", counted_only=True):
-        t = s.record
-        side = "builders" if t.kind.value == "construction" else "sappers"  # type: ignore[attr-defined]
-        size[t.id] = (side, t.personnel)  # type: ignore[attr-defined]
-        if t.available_from is None or t.available_from <= today:  # type: ignore[attr-defined]
-            deployed[side] += t.personnel  # type: ignore[attr-defined]
-    active = {"sappers": 0, "builders": 0}
-    if run is not None:
-        plan = run.plan_json
-        if plan.get("start_date"):
-            day = (today - date.fromisoformat(plan["start_date"])).days
-            busy = {a["team"] for a in plan["assignments"] if a["start_day"] <= day < a["end_day"]}
-            for team in busy:
-                if team in size:
-                    side, n = size[team]
-                    active[side] += n
-    return {
-        "as_of": today.isoformat(),
-        "pledged": pledged,
-        "deployed": deployed,
-        "active": active,
-    }
+    counts = personnel_by_partner(store, today, None if run is None else run.plan)
+    return {"as_of": counts["as_of"], **counts["total"]}
 
 
 def _at_work(run: PlanRun, today: date) -> list[dict[str, Any]]:

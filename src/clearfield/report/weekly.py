@@ -18,11 +18,11 @@ from typing import Any
 
 import orjson
 
-from clearfield.domain.enums import AssetCondition, Disposal, ReleaseCategory, TeamKind
+from clearfield.domain.enums import AssetCondition, Disposal, ReleaseCategory
 from clearfield.plan.kpi import gantt
 from clearfield.plan.problem import Plan, Problem
 from clearfield.planning import programme_date
-from clearfield.stats import programme_stats
+from clearfield.stats import personnel_by_partner, programme_stats
 from clearfield.store.base import Store
 
 __all__ = ["CATEGORIES", "GANTT_WEEKS", "HISTORY_WEEKS", "week_bounds", "weekly_figures"]
@@ -228,39 +228,12 @@ def _accidents(store: Store, start: date, end: date, personal_data: bool) -> dic
 def _personnel(
     store: Store, day: date, run: tuple[Problem, Plan] | None, names: dict[str, str]
 ) -> dict[str, Any]:
-    """Pledged, deployed and active sappers and builders by partner, as the dashboard's
-    ``/api/personnel`` counts them programme-wide (approved pledges; teams arrived by
-    ``day``; teams with a task of the current plan under way on ``day``)."""
-    zero = {"sappers": 0, "builders": 0}
-    rows: dict[str, dict[str, dict[str, int]]] = defaultdict(
-        lambda: {"pledged": dict(zero), "deployed": dict(zero), "active": dict(zero)}
-    )
-
-    def side(kind: TeamKind) -> str:
-        return "builders" if kind is TeamKind.CONSTRUCTION else "sappers"
-
-    for s in store.records("pledge", counted_only=True):
-        p = s.record
-        rows[p.organisation]["pledged"][side(p.team_kind)] += p.personnel  # type: ignore[attr-defined]
-    busy: set[str] = set()
-    if run is not None and run[1].start_date:
-        d = (day - date.fromisoformat(run[1].start_date)).days
-        busy = {a.team for a in run[1].assignments if a.start_day <= d < a.end_day}
-    for s in store.records("team", counted_only=True):
-        t = s.record
-        org = rows[t.organisation]  # type: ignore[attr-defined]
-        if t.available_from is None or t.available_from <= day:  # type: ignore[attr-defined]
-            org["deployed"][side(t.kind)] += t.personnel  # type: ignore[attr-defined]
-        if t.id in busy:
-            org["active"][side(t.kind)] += t.personnel  # type: ignore[attr-defined]
-    total = {k: {s_: sum(r[k][s_] for r in rows.values()) for s_ in zero} for k in ("pledged", "deployed", "active")}  # fmt: skip
-    return {
-        "as_of": day.isoformat(),
-        "rows": [
-            {"organisation": k, "name": names.get(k, k), **v} for k, v in sorted(rows.items())
-        ],
-        "total": total,
-    }
+    """The dashboard's personnel figures by partner, each row with its partner's name."""
+    out = personnel_by_partner(store, day, None if run is None else run[1])
+    out["rows"] = [
+        {**r, "name": names.get(r["organisation"], r["organisation"])} for r in out["rows"]
+    ]
+    return out
 
 
 def _plan(store: Store) -> tuple[Problem, Plan] | None:
