@@ -260,22 +260,54 @@ def test_with_a_plan_the_report_shows_planned_figures_and_the_gantt(store):
     result = planning.plan_problem(planning.build(store), time_limit=1)
     planning.save_run(store, "planner", "2026-11-27T09:00:00+00:00", result)
     start = date.fromisoformat(result.plan.start_date or "")
+    week_end = week_bounds(_iso_week(start))[1]
     figures = weekly_figures(store, _iso_week(start), personal_data=False)
     assert figures["plan"] is not None and figures["gantt"]["rows"]
+    # every team with a task in the four weeks after the report's week is in the Gantt
+    lo = (week_end - start).days + 1
+    busy = {a.team for a in result.plan.assignments if a.end_day > lo and a.start_day < lo + 28}
+    assert {r["team"] for r in figures["gantt"]["rows"]} == busy
     charts = weekly_charts(store, figures)
-    assert "gantt" in charts
+    assert charts["gantt"]
     cells = parse(render_html(figures, charts))
-    assert "planned" in cells.stats
-    # personnel totals are the dashboard's (api/programme.py) for the same day and plan
-    from clearfield.api.current_plan import CurrentPlan
-    from clearfield.api.programme import _personnel
-
-    api = _personnel(store, week_bounds(_iso_week(start))[1], CurrentPlan(store).get())
+    assert "planned" in cells.stats and "gantt-teams" in cells.ids
+    # personnel totals recounted from the records: pledges, arrived teams, busy teams
+    day = (week_end - start).days
+    at_work = {a.team for a in result.plan.assignments if a.start_day <= day < a.end_day}
+    expected = {k: {"sappers": 0, "builders": 0} for k in ("pledged", "deployed", "active")}
+    for s in store.records("pledge", counted_only=True):
+        side = "builders" if s.record.team_kind.value == "construction" else "sappers"
+        expected["pledged"][side] += s.record.personnel
+    for s in store.records("team", counted_only=True):
+        side = "builders" if s.record.kind.value == "construction" else "sappers"
+        if s.record.available_from is None or s.record.available_from <= week_end:
+            expected["deployed"][side] += s.record.personnel
+        if s.record.id in at_work:
+            expected["active"][side] += s.record.personnel
+    assert expected["active"]["sappers"] + expected["active"]["builders"] > 0
     for k in ("pledged", "deployed", "active"):
         for side in ("sappers", "builders"):
-            assert shown(cells.stats[f"personnel.{k}.{side}"]) == api[k][side]
+            assert shown(cells.stats[f"personnel.{k}.{side}"]) == expected[k][side]
     assert week  # the scenario's week also renders with the plan stored
     assert weekly_report(store, week, personal_data=False)
+
+
+def test_a_gantt_of_many_teams_runs_over_pages_each_legible():
+    from clearfield.report.charts import DPI, GANTT_ROWS, gantt_charts
+
+    bars = [{"task": "T", "kind": "clearance", "subject": "H", "from_day": 0, "to_day": 9}]
+    rows = [
+        {"team": f"TM-{o}-{t:03d}", "kind": "manual", "organisation": f"Operator {o}", "bars": bars}
+        for o in range(3)
+        for t in range(60)
+    ]
+    pages = gantt_charts({"from": "2026-01-05", "days": 28, "rows": rows})
+    # 180 teams and at least 3 organisation headings: no page holds more than GANTT_ROWS
+    assert len(pages) >= -(-(180 + 3) // GANTT_ROWS)
+    for png in pages:
+        image = Image.open(BytesIO(png))
+        assert image.height <= (0.16 * GANTT_ROWS + 1.0) * DPI  # fits a page of A4 at 7.5 in wide
+        assert image.width <= 8.5 * DPI
 
 
 def test_a_bad_week_is_refused():

@@ -19,7 +19,7 @@ from matplotlib.patches import Patch
 
 from clearfield.report.weekly import CATEGORIES
 
-__all__ = ["CATEGORY_COLOURS", "GANTT_MAX_TEAMS", "figure", "gantt_chart", "png", "released_chart"]
+__all__ = ["CATEGORY_COLOURS", "GANTT_ROWS", "figure", "gantt_charts", "png", "released_chart"]
 
 # IMAS land release categories, in the dashboard's colours (web/map.js RELEASE_COLOURS)
 CATEGORY_COLOURS = {"cancelled": "#b2dfdb", "reduced": "#4db6ac", "cleared": "#00796b"}
@@ -32,7 +32,7 @@ KIND_COLOURS = {
     "clearance": "#00796b",
     "reconstruction": "#e6550d",
 }
-GANTT_MAX_TEAMS = 40  # rows beyond these would not be legible on an A4 page
+GANTT_ROWS = 56  # team and organisation rows of one Gantt chart: what one A4 page holds legibly
 DPI = 120
 
 
@@ -72,23 +72,40 @@ def released_chart(history: list[dict[str, Any]]) -> bytes:
     return png(fig)
 
 
-def gantt_chart(gantt: dict[str, Any]) -> bytes:
-    """Each team's tasks over the coming weeks, coloured by task kind."""
-    rows = gantt["rows"][:GANTT_MAX_TEAMS]
-    fig, ax = figure((7.5, max(1.5, 0.18 * len(rows) + 0.8)))
-    for i, row in enumerate(rows):
-        for bar in row["bars"]:
-            ax.barh(
-                i,
-                bar["to_day"] - bar["from_day"],
-                left=bar["from_day"],
-                height=0.7,
-                color=KIND_COLOURS.get(bar["kind"], "#999999"),
-                edgecolor="white",
-                linewidth=0.4,
-            )
-    ax.set_yticks(range(len(rows)), [r["team"] for r in rows], fontsize=6)
-    ax.invert_yaxis()
+def gantt_charts(gantt: dict[str, Any]) -> list[bytes]:
+    """Every team's tasks over the coming weeks, coloured by task kind, the teams under
+    their organisation's name: one chart per printed page, as many as the teams need
+    (the reference programme's 268 teams take six)."""
+    pages: list[list[tuple[str, dict[str, Any] | None]]] = [[]]
+    organisation = None
+    for row in gantt["rows"]:
+        page = pages[-1]
+        if len(page) >= GANTT_ROWS - (row["organisation"] != organisation):
+            pages.append(page := [])
+        if row["organisation"] != organisation or not page:
+            label = row["organisation"] if row["organisation"] != organisation else f"{organisation} (continued)"  # fmt: skip
+            page.append((label, None))
+            organisation = row["organisation"]
+        page.append((row["team"], row))
+    return [_gantt_page(page, gantt) for page in pages if page]
+
+
+def _gantt_page(lines: list[tuple[str, dict[str, Any] | None]], gantt: dict[str, Any]) -> bytes:
+    fig, ax = figure((7.5, 0.16 * len(lines) + 0.8))
+    y, width, left, colour = [], [], [], []
+    for i, (_, row) in enumerate(lines):
+        for bar in row["bars"] if row else ():
+            y.append(i)
+            width.append(bar["to_day"] - bar["from_day"])
+            left.append(bar["from_day"])
+            colour.append(KIND_COLOURS.get(bar["kind"], "#999999"))
+    # one call for every bar: a programme's Gantt has thousands
+    ax.barh(y, width, left=left, height=0.7, color=colour, edgecolor="white", linewidth=0.4)
+    ax.set_yticks(range(len(lines)), [label for label, _ in lines], fontsize=6)
+    for tick, (_, row) in zip(ax.get_yticklabels(), lines, strict=True):
+        if row is None:
+            tick.set_fontweight("bold")
+    ax.set_ylim(len(lines) - 0.5, -0.5)
     ax.set_xlim(0, gantt["days"])
     ax.set_xticks(range(0, int(gantt["days"]) + 1, 7))
     ax.set_xlabel(f"days from {gantt['from']}", fontsize=7)

@@ -18,7 +18,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from clearfield.report.charts import GANTT_MAX_TEAMS, gantt_chart, released_chart
+from clearfield.report.charts import gantt_charts, released_chart
 from clearfield.report.land_release import AREA_COLUMNS, land_release_figures
 from clearfield.report.map import region_map
 from clearfield.report.weekly import CATEGORIES, weekly_figures
@@ -111,8 +111,9 @@ def _environment() -> Environment:
 
 def weekly_charts(
     store: Store, figures: dict[str, Any], *, full_hazards: bool | None = None
-) -> dict[str, bytes]:
-    """The report's images: released per week, the Gantt (when a plan is stored), the map.
+) -> dict[str, Any]:
+    """The report's images: released per week, the Gantt's pages (when a plan is stored),
+    the map.
 
     ``full_hazards`` defaults to ``figures["personal_data"]``: a report without personal
     data is an observer's, and an observer never sees a hazard's exact polygon.
@@ -123,16 +124,14 @@ def weekly_charts(
         "map": region_map(store, date.fromisoformat(figures["end"]), full_hazards=full),
     }
     if figures["gantt"] and figures["gantt"]["rows"]:
-        charts["gantt"] = gantt_chart(figures["gantt"])
+        charts["gantt"] = gantt_charts(figures["gantt"])
     return charts
 
 
-def render_html(figures: dict[str, Any], charts: dict[str, bytes]) -> str:
+def render_html(figures: dict[str, Any], charts: dict[str, Any]) -> str:
     """The report as one HTML document, with print CSS for A4."""
     template = _environment().get_template("weekly.html.j2")
-    return template.render(
-        f=figures, charts=charts, categories=CATEGORIES, gantt_max=GANTT_MAX_TEAMS
-    )
+    return template.render(f=figures, charts=charts, categories=CATEGORIES)
 
 
 def render_pdf(html: str) -> bytes:

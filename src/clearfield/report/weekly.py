@@ -126,7 +126,7 @@ def weekly_figures(store: Store, week: str, *, personal_data: bool) -> dict[str,
         "accidents": accidents,
         "personnel": _personnel(store, end, run, names),
         "history": _history(store, run, end),
-        "gantt": _gantt(run, end) if run else None,
+        "gantt": _gantt(run, end, names) if run else None,
         "plan": None if run is None else {"start_date": run[1].start_date, "method": run[1].method},
         "quality": {"open": len(flags), "by_code": dict(Counter(f.code for f in flags))},
     }
@@ -282,8 +282,9 @@ def _history(store: Store, run: tuple[Problem, Plan] | None, end: date) -> list[
     return list(weeks.values())
 
 
-def _gantt(run: tuple[Problem, Plan], end: date) -> dict[str, Any]:
-    """Each team's tasks of the current plan in the ``GANTT_WEEKS`` after ``end``."""
+def _gantt(run: tuple[Problem, Plan], end: date, names: dict[str, str]) -> dict[str, Any]:
+    """Each team's tasks of the current plan in the ``GANTT_WEEKS`` after ``end``, the
+    teams by organisation name, then id."""
     problem, plan = run
     first = date.fromisoformat(plan.start_date or "")
     lo = (end - first).days + 1
@@ -303,5 +304,7 @@ def _gantt(run: tuple[Problem, Plan], end: date) -> dict[str, Any]:
             if t["end_day"] > lo and t["start_day"] < hi
         ]
         if bars:
-            rows.append({"team": team, "kind": teams[team].kind, "bars": bars})
+            org = teams[team].organisation or ""
+            rows.append({"team": team, "kind": teams[team].kind, "organisation": names.get(org, org) or "no organisation", "bars": bars})  # fmt: skip
+    rows.sort(key=lambda r: (r["organisation"], r["team"]))
     return {"from": (end + timedelta(days=1)).isoformat(), "days": hi - lo, "rows": rows}
