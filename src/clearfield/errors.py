@@ -16,6 +16,7 @@ issue) maps them to 4xx answers. Nothing here knows about either.
 from __future__ import annotations
 
 __all__ = [
+    "BadParameter",
     "ClearfieldError",
     "ImportRejected",
     "NotFound",
@@ -84,6 +85,13 @@ class NotFound(ClearfieldError):
 
 class ReviewError(ClearfieldError):
     code = "REVIEW_NOT_ALLOWED"
+
+
+class BadParameter(ClearfieldError):
+    """A request's parameter (a query parameter, a command's option) is out of its range;
+    ``record`` names the parameter. The API answers it with a 400."""
+
+    code = "BAD_PARAMETER"
 
 
 class StoreError(ClearfieldError):

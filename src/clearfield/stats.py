@@ -17,6 +17,7 @@ from clearfield.domain.access import blocking
 from clearfield.domain.access import near as access_near
 from clearfield.domain.accounting import remaining_ground
 from clearfield.domain.enums import AssetCondition, HazardStatus, ReleaseCategory, TeamKind
+from clearfield.errors import BadParameter
 from clearfield.plan.problem import Plan
 from clearfield.store.base import Store
 
@@ -38,7 +39,7 @@ def programme_stats(
 ) -> dict[str, Any]:
     """The statistics of the contract, plus ``by`` groups when asked for."""
     if by is not None and by not in GROUPINGS:
-        raise ValueError(f"--by must be one of {', '.join(GROUPINGS)}")
+        raise BadParameter(f"must be one of {', '.join(GROUPINGS)}, not {by!r}", record="by")
     hazards = {"count": 0, "area_m2": 0.0, "by_status": {s.value: 0 for s in HazardStatus}}
     remaining = 0.0
     for _, status, count, area, rest in store.hazard_totals(None):

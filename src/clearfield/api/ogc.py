@@ -27,7 +27,7 @@ from shapely.geometry import shape
 from clearfield.api.record_features import record_feature, visible
 from clearfield.domain.enums import ActivityKind
 from clearfield.domain.roles import Forbidden, check, sees_full_hazards
-from clearfield.errors import ClearfieldError, NotFound
+from clearfield.errors import BadParameter, NotFound
 from clearfield.store.base import Store, StoredRecord
 from clearfield.users import User
 
@@ -41,12 +41,6 @@ CONFORMANCE = [
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 GEOJSON = "application/geo+json"
 MAX_LIMIT = 10_000
-
-
-class BadParameter(ClearfieldError):
-    """A query parameter OGC API - Features says is a 400."""
-
-    code = "BAD_PARAMETER"
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,16 @@ _MEDIA = {"pdf": "application/pdf", "html": "text/html; charset=utf-8"}
 def add_reports(app: FastAPI, store: Store, current_user: Any) -> None:
     router = APIRouter(prefix="/api/reports")
 
-    @router.get("/weekly")
+    @router.get(
+        "/weekly",
+        response_class=Response,
+        responses={
+            200: {
+                "content": {"application/pdf": {}, "text/html": {}},
+                "description": "The report, as a download (PDF by default, or HTML).",
+            }
+        },
+    )
     async def weekly(
         week: str | None = Query(
             None, description="ISO week YYYY-Www; default: the last whole week"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 import typing
 import warnings
@@ -57,6 +58,10 @@ DERIVED_PROPERTIES = frozenset(
 )
 
 _TEXT_LIMIT = 10_000
+_ID = re.compile(r"[^\W_][\w.:-]{0,99}")
+"""A record id: a letter or digit (of any script), then letters, digits, ``_ . : -``; at
+most 100 characters. Ids travel in URLs, file names, map labels and other programmes'
+registers, so none may carry a quote, a slash, a space, a percent sign or markup."""
 _INT_LIMIT = 2**53  # counts of people, items and days; beyond this a value is a mistake
 
 
@@ -145,6 +150,13 @@ def build_record(
                 kwargs[f.name] = _convert(f, value, label, prop)
             except RecordError as exc:
                 faults.append(exc)
+    if isinstance(kwargs.get("id"), str) and not _ID.fullmatch(kwargs["id"]):
+        faults.insert(0, RecordError(
+            f"{kwargs['id'][:40]!r} is not an id: letters, digits and _ . : - only, "
+            "starting with a letter or digit, at most 100 characters",
+            record=record,
+            field="id",
+        ))  # fmt: skip
     if faults:  # every fault of the record at once, so the field team fixes it in one go
         faults[0].more = faults[1:]
         raise faults[0]

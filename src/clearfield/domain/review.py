@@ -46,6 +46,8 @@ def check_transition(
             record=record,
             code="CONFLICT" if conflict else None,
         )
+    if reason is not None and not isinstance(reason, str):
+        raise ReviewError(f"the reason must be text, not {type(reason).__name__}", record=record)
     if target is ReviewStatus.REJECTED and not (reason and reason.strip()):
         raise ReviewError("a rejection needs a reason", record=record)
 
