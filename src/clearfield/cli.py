@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from clearfield import __version__, services
+from clearfield.cli_backup import backup_command, restore_command
 from clearfield.cli_common import (
     Actor,
     Database,
@@ -54,6 +55,8 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(report_app, name="report")
 app.command("serve")(serve)
 app.command("forms")(forms)
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 
 
 @app.command("import")
