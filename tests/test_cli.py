@@ -289,7 +289,7 @@ def test_migrate_brings_an_old_schema_to_the_newest(tmp_path: Path, cli_env) -> 
     behind = cf(cli_env, "migrate", "--check", "-d", url, ok=False)
     assert behind.returncode == 1 and "behind the newest" in behind.stderr
     done = cf(cli_env, "migrate", "-d", url)
-    assert done.returncode == 0 and "0001 → 0003" in done.stdout, done.stderr
+    assert done.returncode == 0 and "0001 → 0004" in done.stdout, done.stderr
     again = cf(cli_env, "migrate", "-d", url)
     assert "nothing to do" in again.stdout
     assert cf(cli_env, "migrate", "--check", "-d", url).returncode == 0

@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from clearfield import __version__, services
+from clearfield.cli_audit import audit_app
 from clearfield.cli_backup import backup_command, restore_command
 from clearfield.cli_common import (
     Actor,
@@ -53,6 +54,7 @@ app.add_typer(psplib_app, name="psplib")
 app.add_typer(users_app, name="users")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(report_app, name="report")
+app.add_typer(audit_app, name="audit")
 app.command("serve")(serve)
 app.command("forms")(forms)
 app.command("backup")(backup_command)

@@ -26,7 +26,7 @@ def load(store, features):
 
 def test_foreign_keys_and_schema_revision(store):
     with store.engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0003"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0004"
     with store.engine.begin() as conn, pytest.raises(Exception, match=r"(?i)foreign key"):
         conn.exec_driver_sql(
             "INSERT INTO record_version (pk, entity_pk, version, stored_at, review_status, "
@@ -162,7 +162,7 @@ def test_an_empty_postgres_database_is_not_taken_for_a_programme(postgres):
     behind = subprocess.run([*run, "--check"], env=env, capture_output=True, text=True)
     assert behind.returncode == 1 and "(none)" in behind.stderr
     made = subprocess.run(run, env=env, capture_output=True, text=True)
-    assert made.returncode == 0 and "(none) → 0003" in made.stdout, made.stderr
+    assert made.returncode == 0 and "(none) → 0004" in made.stdout, made.stderr
     services.open_store(url, create=False).close()
 
 

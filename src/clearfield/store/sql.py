@@ -35,6 +35,7 @@ from clearfield.domain.parse import build_record, record_values
 from clearfield.domain.records import RECORD_TYPES, Record
 from clearfield.domain.review import check_transition, review_tag
 from clearfield.errors import NotFound, StoreError
+from clearfield.store.audit_chain import append as append_audit_events
 from clearfield.store.base import (
     FieldReturn,
     NewVersion,
@@ -683,12 +684,9 @@ def _wanted_ids(conn: Connection, ids: Iterable[str]) -> None:
 
 
 def _audit(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    executemany(
-        conn,
-        "INSERT INTO audit_event (at, actor, action, record_type, record_id, version, "
-        "before, after, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows,
-    )
+    """Append audit events (``at, actor, action, record_type, record_id, version, before,
+    after, detail``) to the hash chain, in the write transaction that holds the lock."""
+    append_audit_events(conn, rows)
 
 
 def _check_unchanged(

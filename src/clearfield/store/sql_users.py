@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from clearfield.errors import StoreError
+from clearfield.store.audit_chain import append as append_audit_events
 from clearfield.store.base import RememberedAnswer
 from clearfield.store.sql_batches import executemany
 
@@ -39,11 +40,9 @@ class UserQueries:
                     "VALUES (?, ?, ?, ?, ?)",
                     (name, role, organisation, password_hash, now),
                 )
-                conn.exec_driver_sql(
-                    "INSERT INTO audit_event (at, actor, action, record_type, record_id, "
-                    "version, before, after, detail) VALUES (?, ?, 'user_add', 'user', ?, "
-                    "NULL, NULL, ?, NULL)",
-                    (now, actor, name, json.dumps({"role": role, "organisation": organisation})),
+                after = json.dumps({"role": role, "organisation": organisation})
+                append_audit_events(
+                    conn, [(now, actor, "user_add", "user", name, None, None, after, None)]
                 )
         except StoreError:  # the primary key: the name is taken
             raise StoreError(f"a user named {name!r} exists already", code="CONFLICT") from None
