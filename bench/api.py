@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> dict:
     from clearfield.scenario import generate
     from clearfield.users import add_user
     from server import serving_process
+    from traffic import activity_bodies
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=2000)
@@ -94,25 +95,8 @@ def main(argv: list[str] | None = None) -> dict:
         scen = generate(scale=0.1, seed=1)
         services.import_features(store, scen.features, source="bench", actor="bench")
         add_user(store, "lead", "im_officer", None, "bench-password-1", actor="bench")
-        hazards = [f for f in scen.features if f["properties"]["record_type"] == "hazard"]
-        team = next(f for f in scen.features if f["properties"]["record_type"] == "team")
         store.close()
-        bodies: list[bytes | None] = []
-        for i in range(args.requests):
-            h = hazards[i % len(hazards)]
-            props = {
-                "record_type": "activity",
-                "id": f"ACT-BENCH-{i:06d}",
-                "hazard_id": h["properties"]["id"],
-                "kind": "nts",
-                "organisation": team["properties"]["organisation"],
-                "team": team["properties"]["id"],
-                "start_date": "2026-11-01",
-                "end_date": "2026-11-02",
-                "status": "submitted",
-            }
-            feat = {"type": "Feature", "properties": props, "geometry": h["geometry"]}
-            bodies.append(json.dumps(feat).encode())
+        bodies: list[bytes | None] = [b for _, b in activity_bodies(scen.features, "ACT-BENCH", args.requests)]  # fmt: skip
         with serving_process(url, *options) as base:
             token = httpx.post(f"{base}/api/auth/token", data={"username": "lead", "password": "bench-password-1"}).json()["access_token"]  # fmt: skip
             t0 = time.perf_counter()

@@ -31,34 +31,11 @@ from clearfield.scenario import generate
 from clearfield.store.audit_chain import verify
 from common import dump
 from server import PASSWORD, free_port, small_programme, wait_healthy
+from traffic import activity_bodies
 
 CLIENTS = 4
 SUBMISSIONS = 600  # more than can be acknowledged before the kill
 ACKNOWLEDGED_BEFORE_KILL = 40
-
-
-def activity_bodies(prefix: str, n: int) -> list[tuple[str, bytes]]:
-    """``n`` one-activity submissions (id, body) on the hazards of the small programme."""
-    features = generate(scale=0.02, seed=4).features
-    hazards = [f for f in features if f["properties"]["record_type"] == "hazard"]
-    team = next(f for f in features if f["properties"]["record_type"] == "team")
-    out = []
-    for i in range(n):
-        h = hazards[i % len(hazards)]
-        rid = f"{prefix}-{i:05d}"
-        props = {
-            "record_type": "activity",
-            "id": rid,
-            "hazard_id": h["properties"]["id"],
-            "kind": "nts",
-            "organisation": team["properties"]["organisation"],
-            "team": team["properties"]["id"],
-            "start_date": "2026-11-01",
-            "end_date": "2026-11-02",
-            "status": "submitted",
-        }
-        out.append((rid, json.dumps({"type": "Feature", "properties": props, "geometry": h["geometry"]}).encode()))  # fmt: skip
-    return out
 
 
 @contextmanager
@@ -143,7 +120,7 @@ def copies(url: str, ids: list[str]) -> dict[str, int]:
 
 def test_a_server_killed_mid_submissions_loses_no_acknowledged_one(store_url: str) -> None:
     small_programme(store_url, {"officer": "im_officer"}).close()
-    bodies = activity_bodies("CRASH", SUBMISSIONS)
+    bodies = activity_bodies(generate(scale=0.02, seed=4).features, "CRASH", SUBMISSIONS)
     acknowledged: dict[str, dict[str, Any]] = {}
     lock = threading.Lock()
     queue = iter(bodies)
