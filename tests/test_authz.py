@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from itertools import count
 
+import httpx
 import pytest
 import shapely
 
@@ -69,6 +70,15 @@ CASES = [
         set(ROLES) - {"field_lead"},
     ),
     ("weekly report", "GET", "/api/reports/weekly?format=html", None, set(ROLES) - {"field_lead"}),
+    ("weekly report pdf", "GET", "/api/reports/weekly", None, set(ROLES) - {"field_lead"}),
+    ("teams at work", "GET", "/api/teams/current", None, set(ROLES)),
+    ("list accidents", "GET", "/api/records/accident", None, set(ROLES)),
+    ("asset tiles", "GET", "/api/tiles/assets/3/4/2.pbf", None, set(ROLES)),
+    ("OGC landing", "GET", "/ogc", None, set(ROLES)),
+    ("OGC conformance", "GET", "/ogc/conformance", None, set(ROLES)),
+    ("OGC released", "GET", "/ogc/collections/released/items", None, set(ROLES)),
+    ("OGC assets", "GET", "/ogc/collections/assets/items", None, set(ROLES)),
+    ("OGC finds", "GET", "/ogc/collections/finds/items", None, set(ROLES)),
 ]
 
 
@@ -126,3 +136,24 @@ def test_review_matrix(base: str, role: str) -> None:
         assert r2.status_code in (200, 409)  # approved records cannot be rejected: a 409
     else:
         assert r.status_code == r2.status_code == 403
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_event_stream_matrix(base: str, role: str) -> None:
+    """The live events: every signed-in role listens (what each is sent is checked in
+    test_leaks.py); without a token, a 401."""
+    with login(base, role, PASSWORD) as c, c.stream("GET", "/api/events", timeout=10) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+    with httpx.Client(base_url=base, timeout=10) as anonymous:
+        assert anonymous.get("/api/events").status_code == 401
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_ingest_takes_no_user_token(base: str, role: str) -> None:
+    """Field deliveries come with an organisation's ingest key (HTTP Basic), never a
+    user's token: every role's bearer token is a 401 there."""
+    with login(base, role, PASSWORD) as c:
+        for path in ("/api/ingest/kobo", "/api/ingest/odk"):
+            r = c.post(path, content=b"{}")
+            assert r.status_code == 401, (role, path, r.status_code, r.text)
