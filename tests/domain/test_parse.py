@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from clearfield.domain.enums import ReviewStatus, TeamKind
 from clearfield.domain.parse import parse_feature, parse_features, record_properties
-from clearfield.domain.records import Accident, Hazard
+from clearfield.domain.records import RECORD_TYPES, Accident, Hazard
 from clearfield.errors import RecordError
 from common import activity, hazard, organisation, square, team
 
@@ -132,3 +132,51 @@ def test_batch_and_exact_geometry_readers_agree(geometry, repair):
         return
     assert not isinstance(batch, RecordError), f"batch rejected a good geometry: {batch}"
     assert batch.geometry.equals(exact.geometry)
+
+
+# any JSON at all where a feature's properties go: a record, or a RecordError that names
+# the feature; never another exception
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),  # fmt: skip
+    max_leaves=12,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.sampled_from(sorted(RECORD_TYPES)),
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "id",
+                "status",
+                "name",
+                "organisation",
+                "hazard_id",
+                "team",
+                "start_date",
+                "end_date",
+                "recorded_on",
+                "kind",
+                "personnel",
+                "casualties",
+                "contamination",
+                "district",
+            ]
+        ),
+        json_values,
+        max_size=8,
+    ),  # fmt: skip
+    st.one_of(geometries, json_values),
+)
+def test_any_json_is_a_record_or_a_rejection_naming_the_feature(record_type, props, geometry):
+    f = {"type": "Feature", "geometry": geometry, "properties": {"record_type": record_type, **props}}  # fmt: skip
+    try:
+        parse_feature(f, index=3)
+    except RecordError as exc:
+        assert str(exc).startswith("feature 3"), str(exc)
+    [(_, batch, _)] = parse_features([f])
+    assert batch is not None
