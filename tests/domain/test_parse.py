@@ -140,7 +140,7 @@ json_values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20)),
     lambda inner: st.one_of(
         st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),  # fmt: skip
+    ),
     max_leaves=12,
 )
 
@@ -169,7 +169,7 @@ json_values = st.recursive(
         ),
         json_values,
         max_size=8,
-    ),  # fmt: skip
+    ),
     st.one_of(geometries, json_values),
 )
 def test_any_json_is_a_record_or_a_rejection_naming_the_feature(record_type, props, geometry):
