@@ -24,6 +24,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from shapely.geometry import shape
 
+from clearfield.api.params import parse_bbox
 from clearfield.api.record_features import record_feature, visible
 from clearfield.domain.enums import ActivityKind
 from clearfield.domain.roles import Forbidden, check, sees_full_hazards
@@ -153,7 +154,7 @@ def add_ogc(app: FastAPI, store: Store, current_user: Any) -> None:
         """The collection's features as GeoJSON, filtered and paged."""
         check(user.role, "read")
         c = _known(cid)
-        box = _bbox(bbox)
+        box = parse_bbox(bbox, across_antimeridian=True)
         since, until = _interval(datetime_)
         accounts = store.hazard_accounts() if c.record_type == "hazard" else {}
         # a role shown generalised hazards is matched on the point it is shown, never on
@@ -265,21 +266,6 @@ def _known(cid: str) -> Collection:
     if cid not in COLLECTIONS:
         raise NotFound(f"no collection {cid!r}; one of {', '.join(COLLECTIONS)}")
     return COLLECTIONS[cid]
-
-
-def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    if text is None:
-        return None
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        raise BadParameter(f"bbox {text!r} is not four numbers", record="bbox") from None
-    if len(values) != 4:
-        raise BadParameter(f"bbox needs minx,miny,maxx,maxy (CRS84), not {len(values)} numbers", record="bbox")  # fmt: skip
-    w, s, e, n = values
-    if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= n <= 90):
-        raise BadParameter(f"bbox {text!r} is out of range or upside down", record="bbox")
-    return (w, s, e, n)
 
 
 def _interval(text: str | None) -> tuple[date | None, date | None]:
