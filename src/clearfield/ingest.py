@@ -17,7 +17,6 @@ Everything one call receives is stored in one transaction, records and submissio
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
@@ -27,9 +26,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from clearfield.errors import ImportRejected, NotFound, RecordError
+from clearfield.errors import ImportRejected, RecordError
 from clearfield.io.field_returns import Unmappable, form_of, to_features
 from clearfield.io.odk import Submission
+from clearfield.owners import Owners
 from clearfield.services import ImportReport, feature_index, import_features
 from clearfield.store.base import FieldReturn, Store
 
@@ -87,7 +87,7 @@ def ingest(
         except RecordError as exc:
             why[sub.instance_id] = str(exc.message)
     if organisation is not None:
-        owners = _Owners(store)
+        owners = Owners(store)
         for instance_id, features in list(made.items()):
             foreign = owners.foreign(features, organisation)
             if foreign:
@@ -168,49 +168,6 @@ def _roots(store: Store, subs: list[Submission]) -> dict[str, str]:
         else:  # ODK Central names the first version itself; Kobo's may not have reached us
             roots[s.instance_id] = d
     return roots
-
-
-class _Owners:
-    """Whose records are these? The organisation of stored records and teams, read once."""
-
-    def __init__(self, store: Store):
-        self.store = store
-        self.known: dict[tuple[str, str], str | None] = {}
-
-    def of(self, record_type: str, record_id: str) -> str | None:
-        """The organisation of a stored record (a daily report's: its team's); None when
-        it is not stored or belongs to none."""
-        key = (record_type, record_id)
-        if key not in self.known:
-            self.known[key] = None
-            with contextlib.suppress(NotFound):
-                rec = self.store.history(record_type, record_id)[-1].record
-                org = getattr(rec, "organisation", None)
-                team = getattr(rec, "team", None)
-                if org is None and isinstance(team, str):
-                    org = self.of("team", team)
-                self.known[key] = org
-        return self.known[key]
-
-    def foreign(self, features: list[dict[str, Any]], organisation: str) -> str:
-        """Why these records are not ``organisation``'s to make, or "" when they are: an
-        answer naming another organisation or its team, or a record stored already (an
-        edit's original, a hazard updated) that is another organisation's."""
-        for f in features:
-            props = f["properties"]
-            for name in ("organisation", "team"):
-                value = props.get(name)
-                if value is None:
-                    continue
-                if not isinstance(value, str):
-                    return f"its {name} is not text"
-                theirs = value.strip() if name == "organisation" else self.of("team", value.strip())  # fmt: skip
-                if theirs is not None and theirs != organisation:
-                    return f"its {name} {value.strip()!r} is of organisation {theirs!r}"
-            theirs = self.of(props["record_type"], str(props["id"]).strip())
-            if theirs is not None and theirs != organisation:
-                return f"{props['record_type']} {props['id']} is stored as organisation {theirs!r}'s"  # fmt: skip
-        return ""
 
 
 def _blame(errors: list[RecordError], owner: list[str]) -> dict[str, str]:
