@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from typing import Any
 
 import shapely
@@ -104,3 +106,17 @@ def same_figures(a: Any, b: Any, rel: float = 1e-9) -> bool:
     if isinstance(a, float) or isinstance(b, float):
         return math.isclose(a, b, rel_tol=rel, abs_tol=1e-9)
     return bool(a == b)
+
+
+def cf(env: dict[str, str], *args: Any, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the real ``clearfield`` command in a subprocess; ``ok``: it must succeed."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "clearfield", *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if ok:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc

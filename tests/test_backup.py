@@ -28,24 +28,11 @@ from clearfield.errors import StoreError
 from clearfield.scenario import generate
 from clearfield.store.base import Store
 from clearfield.users import add_user
-from common import hazard
+from common import cf, hazard
 from conftest import new_database
 from server import PASSWORD, login, serving_process, small_programme
 
 SECRET = "s3cret-pw"
-
-
-def cf(env: dict[str, str], *args: Any, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "clearfield", *map(str, args)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if ok:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc
 
 
 def kind_of(url: str) -> str:
@@ -119,16 +106,22 @@ def test_the_command_line_round_trip(cli_env: dict[str, str], store_url: str, ta
     assert checks_of(target_url) == before
 
 
-def test_a_database_with_records_is_not_restored_over(store: Store, store_url: str, target_url: str, tmp_path: Path) -> None:  # fmt: skip
+def backup_and_a_held_target(store: Store, url: str, target_url: str, tmp_path: Path) -> tuple[Path, list[TableCheck]]:  # fmt: skip
+    """A backup of the loaded store, and a target holding another programme: the file,
+    and the target's table checks."""
     load(store)
     file = tmp_path / "a.backup"
-    backup(store_url, file)
+    backup(url, file)
     other = services.open_store(target_url)
     try:
         services.import_features(other, generate(scale=0.01, seed=9).features, source="t", actor="t")  # fmt: skip
     finally:
         other.close()
-    held = checks_of(target_url)
+    return file, checks_of(target_url)
+
+
+def test_a_database_with_records_is_not_restored_over(store: Store, store_url: str, target_url: str, tmp_path: Path) -> None:  # fmt: skip
+    file, held = backup_and_a_held_target(store, store_url, target_url, tmp_path)
     with pytest.raises(StoreError, match=r"holds .*--replace") as caught:
         restore(file, target_url)
     assert caught.value.code == "TARGET_NOT_EMPTY"
@@ -267,15 +260,7 @@ def test_postgresql_programs_missing_or_too_old_are_named(request: pytest.Fixtur
 
 
 def test_a_failed_restore_changes_nothing(store: Store, store_url: str, target_url: str, tmp_path: Path) -> None:  # fmt: skip
-    load(store)
-    file = tmp_path / "a.backup"
-    backup(store_url, file)
-    other = services.open_store(target_url)
-    try:
-        services.import_features(other, generate(scale=0.01, seed=9).features, source="t", actor="t")  # fmt: skip
-    finally:
-        other.close()
-    held = checks_of(target_url)
+    file, held = backup_and_a_held_target(store, store_url, target_url, tmp_path)
     broken = tmp_path / "broken.backup"
     whole = file.read_bytes()
     broken.write_bytes(whole[: len(whole) * 2 // 3])  # the header says what it is; data is cut

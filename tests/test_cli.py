@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,23 +13,10 @@ import pytest
 import shapely
 from shapely import box
 
-from common import X0, Y0, activity, base_programme, hazard, organisation, team
+from common import X0, Y0, activity, base_programme, cf, hazard, organisation, team
 
 LEFT = box(X0, Y0, X0 + 0.005, Y0 + 0.01)
 BOTTOM = box(X0, Y0, X0 + 0.01, Y0 + 0.005)
-
-
-def cf(env, *args, ok=True):
-    proc = subprocess.run(
-        [sys.executable, "-m", "clearfield", *map(str, args)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if ok:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc
 
 
 def write(path: Path, features) -> Path:

@@ -34,9 +34,9 @@ CHECKS = [not_a_server_error, response_schema_conformance, content_type_conforma
 
 
 @pytest.fixture(scope="module")
-def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A server on a SQLite file holding the base programme; a token per role, by name."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.db'}"
+def fuzz_server(database_url: str) -> Iterator[dict[str, str]]:
+    """A server on each store holding the base programme; a token per role, by name."""
+    url = database_url
     store = services.open_store(url)
     features = json.loads(BASE.read_text(encoding="utf-8"))["features"]
     services.import_features(store, features, source="base", actor="t")
@@ -84,7 +84,10 @@ def _fuzz(op: Any, mode: GenerationMode, examples: int, call: Any) -> str | None
         run()
     except Unsatisfiable:  # no invalid request exists (an operation without parameters)
         return None
-    except (Exception, BaseExceptionGroup) as exc:  # a check's failure, reported with the operation's name
+    except (
+        Exception,
+        BaseExceptionGroup,
+    ) as exc:  # a check's failure, reported with the operation's name
         return f"{op.method.upper()} {op.path} ({mode.value}): {exc}"
     return None
 

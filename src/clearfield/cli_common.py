@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from clearfield import services
@@ -61,11 +62,11 @@ def fail(exc: ClearfieldError, as_json: bool = False) -> None:
             + "\n"
         )
     if isinstance(exc, ImportRejected):
-        err.print(f"[bold red]rejected[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]rejected[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         for e in exc.errors:
             err.print(f"  {e}", highlight=False, markup=False, soft_wrap=True)
     else:
-        err.print(f"[bold red]error[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=1 if not isinstance(exc, ImportRejected) else 2)
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import copy
+import logging
+import re
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from clearfield.cli_common import Actor, Database, err, fail, open_store, out
-from clearfield.config import database_url
+from clearfield.config import database_url, log_level
 from clearfield.errors import ClearfieldError
 
-__all__ = ["serve", "users_app"]
+__all__ = ["RedactSecrets", "log_config", "serve", "users_app"]
 
 users_app = typer.Typer(help="Accounts of the server: add and list users.", no_args_is_help=True)
 
@@ -108,10 +111,15 @@ def serve(
     except ClearfieldError as exc:
         fail(exc)
         return
+    try:
+        logging_ = {"log_config": log_config(log_level()), "log_level": log_level()}
+    except ClearfieldError as exc:
+        fail(exc)
+        return
     err.print(f"serving on http://{host}:{port}/ (API docs at /docs)")
     if workers == 1:
         # open event streams (dashboards) get 2 s at shutdown, then the server stops
-        uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
+        uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=2, **logging_)  # type: ignore[arg-type]
         return
     os.environ["CLEARFIELD_DATABASE"] = url  # what each worker process builds its app from
     if basemap_tiles:
@@ -122,6 +130,64 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        log_level="warning",
         timeout_graceful_shutdown=2,
+        **logging_,  # type: ignore[arg-type]
     )
+
+
+_SECRET_PARAMETER = re.compile(
+    r"([?&](?:access_token|token|key|api_key|apikey|password|passwd|pwd|secret|session"
+    r"|csrf|csrf_token|code|auth|authorization|username)=)[^&\s\"]*",
+    re.IGNORECASE,
+)
+_JWT = re.compile(r"eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}")
+
+
+def redact(text: str) -> str:
+    """The text with the values of secret-looking query parameters and anything shaped
+    like a bearer token (a JWT) replaced.
+
+    >>> redact("GET /api/events?access_token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.abcdefghijk&x=1")
+    'GET /api/events?access_token=[redacted]&x=1'
+    >>> redact("/a/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.abcdefghijk")
+    '/a/[redacted]'
+    """
+    return _JWT.sub("[redacted]", _SECRET_PARAMETER.sub(r"\1[redacted]", text))
+
+
+class RedactSecrets(logging.Filter):
+    """A logging filter for the server's handlers: no token, key or password that a
+    client put in a URL reaches the log (uvicorn's access log prints the query)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        return True
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, with secrets redacted from every line and Clearfield's own
+    messages (failed sign-ins, lockouts, faults of background work) timestamped on
+    standard error; ``level`` (``CLEARFIELD_LOG_LEVEL``): ``info`` adds the access log,
+    one line per request. Request bodies, headers and passwords are never logged."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"redact": {"()": "clearfield.cli_server.RedactSecrets"}}
+    config["formatters"]["clearfield"] = {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}  # fmt: skip
+    for handler in config["handlers"].values():
+        handler["filters"] = ["redact"]
+    config["handlers"]["clearfield"] = {
+        "formatter": "clearfield",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+        "filters": ["redact"],
+    }
+    config["loggers"]["clearfield"] = {
+        "handlers": ["clearfield"],
+        "level": level.upper(),
+        "propagate": False,
+    }
+    return config

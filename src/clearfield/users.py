@@ -1,10 +1,17 @@
-"""Users of the server: accounts with argon2 password hashes, and signed bearer tokens."""
+"""Users of the server: accounts with argon2 password hashes, and signed bearer tokens.
+
+Passwords follow NIST SP 800-63B (:func:`check_password`): long rather than
+"complex" (12 to 256 characters, any characters, spaces welcome), and never one that
+an attacker tries first: the user's own name, a single repeated or sequential run of
+characters, or one of the most common passwords (a short list shipped here).
+"""
 
 from __future__ import annotations
 
 import secrets
 import time
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import jwt
@@ -21,6 +28,7 @@ __all__ = [
     "User",
     "add_user",
     "authenticate",
+    "check_password",
     "demo_users",
     "issue_token",
     "token_subject",
@@ -29,6 +37,8 @@ __all__ = [
 
 _HASHER = PasswordHasher()
 TOKEN_SECONDS = 12 * 3600
+MIN_PASSWORD, MAX_PASSWORD = 12, 256
+"""A password's length, in characters (NIST SP 800-63B: at least 8, and accept 64+)."""
 
 
 class AuthError(ClearfieldError):
@@ -60,8 +70,8 @@ def add_user(
         ) from None
     if r is Role.FIELD_LEAD and not organisation:
         raise RecordError("a field_lead needs an organisation", record=name, field="organisation")
-    if password is not None and len(password) < 10:
-        raise RecordError("a password needs at least 10 characters", record=name, field="password")
+    if password is not None:
+        check_password(name, password)
     password = password or secrets.token_urlsafe(12)
     store.add_user(name.strip(), r.value, organisation, _HASHER.hash(password), actor)  # type: ignore[attr-defined]
     return password
@@ -76,8 +86,48 @@ def demo_users(store: Store, organisation: str | None) -> list[tuple[str, str, s
     return made
 
 
+def check_password(name: str, password: str) -> None:
+    """Refuse a password that breaks the policy, with a :class:`RecordError` naming the
+    user and the rule (never the password). Call it wherever a password is set.
+
+    >>> check_password("officer", "correct horse battery")
+    >>> check_password("officer", "short")
+    Traceback (most recent call last):
+    ...
+    clearfield.errors.RecordError: officer [password]: a password needs at least 12 characters; this one has 5
+    >>> check_password("officer", "Password1234")
+    Traceback (most recent call last):
+    ...
+    clearfield.errors.RecordError: officer [password]: this password is one of the most common ones, the first an attacker tries; choose another (a few unrelated words make a good one)
+    """
+
+    def refuse(rule: str) -> RecordError:
+        return RecordError(rule, record=name, field="password")
+
+    if len(password) < MIN_PASSWORD:
+        raise refuse(f"a password needs at least {MIN_PASSWORD} characters; this one has {len(password)}")  # fmt: skip
+    if len(password) > MAX_PASSWORD:
+        raise refuse(f"a password has at most {MAX_PASSWORD} characters; this one has {len(password)}")  # fmt: skip
+    plain, own = ("".join(text.casefold().split()) for text in (password, name))
+    if plain == own or (_stem(own) and _stem(plain) == _stem(own)):
+        raise refuse("a password must not be the user name (with or without digits added)")
+    steps = {ord(b) - ord(a) for a, b in pairwise(plain)}
+    if len(steps) <= 1 and steps <= {-1, 0, 1}:
+        raise refuse("a password must not be one character repeated or a run such as 'abcdef…'")
+    if plain in COMMON_PASSWORDS or _stem(plain) in COMMON_STEMS:
+        raise refuse(
+            "this password is one of the most common ones, the first an attacker tries; "
+            "choose another (a few unrelated words make a good one)"
+        )
+
+
+def _stem(text: str) -> str:
+    """The text without the digits and symbols at its end: 'password123!' → 'password'."""
+    return text.rstrip("0123456789!@#$%^&*?.,;:-_+=~ ")
+
+
 def authenticate(store: Store, name: str, password: str) -> User:
-    row = store.user(name)  # type: ignore[attr-defined]
+    row = store.user(name) if len(password) <= MAX_PASSWORD else None  # type: ignore[attr-defined]
     try:
         if row is None or row["disabled"]:
             raise VerificationError
@@ -135,3 +185,44 @@ class RecentUsers:
             self._rows.clear()
         self._rows[name] = (time.monotonic(), row)
         return row
+
+
+COMMON_STEMS = frozenset(
+    """password passw0rd p@ssw0rd p@ssword pa55word qwerty qwertyuiop asdfghjkl zxcvbnm
+    letmein welcome changeme iloveyou admin administrator root secret default guest
+    login master monkey dragon football baseball superman batman princess sunshine
+    trustno1 starwars whatever computer internet abc abcd abcdef qwe asd zxc
+    clearfield demining minefield sapper deminer""".split()  # noqa: SIM905
+)
+"""Words that, with digits or symbols added at the end, make a common password."""
+
+COMMON_PASSWORDS = frozenset(
+    """123456789012 1234567890123 12345678901234 123456789000 123456123456 123123123123
+    121212121212 123456654321 147258369147 987654321098 098765432112 112233445566
+    111222333444 123321123321 1q2w3e4r5t6y 1q2w3e4r5t6y7u 1q2w3e4r5t6y7u8i 1qaz2wsx3edc
+    1qaz2wsx3edc4rfv qazwsxedcrfv qazwsxedcrfvtgb zaq12wsxcde3 zaq1zaq1zaq1 zaq1xsw2cde3
+    q1w2e3r4t5y6 q1w2e3r4t5y6u7 1a2b3c4d5e6f a1b2c3d4e5f6 1234qwerasdf 1234qwerasdfzxcv
+    qwer1234asdf qwertyqwerty qwerty123456 qwertyuiop12 qwertyuiopasdf asdfasdfasdf
+    asdf1234asdf asdfghjklqwerty zxcvbnmasdfg abc123abc123 abcd1234abcd abcabcabcabc
+    passwordpassword password1234 password12345 password123456 mypassword123
+    mypassword1234 newpassword1 newpassword123 yourpassword thisismypassword
+    passwordispassword mysecretpassword secretpassword supersecretpassword
+    letmeinletmein iloveyouiloveyou iloveyoubaby iloveyoutoo123 ihateyou1234
+    lovelovelove babygirl1234 michael12345 jennifer1234 charlie12345 jordan232323
+    liverpool1234 chelsea12345 arsenal12345 manchester12 manchesterunited barcelona123
+    realmadrid12 spongebob123 pokemon12345 minecraft123 fortnite1234 blink182blink
+    basketball12 basketball123 football12345 soccer123456 hockey123456 tigger123456
+    shadow123456 buster123456 jessica12345 ashley123456 daniel123456 superman12345
+    trustno1trustno1 starwars1234 harrypotter1 harrypotter123 thequickbrownfox
+    thequickbrownfoxjumpsoverthelazydog correcthorsebatterystaple
+    opensesame123 hellohello123 helloworld123 helloworld1234 goodmorning1 goodmorning123
+    happybirthday happybirthday1 christmas123 chocolate123 butterfly123 sunflower123
+    princess12345 angel1234567 freedom12345 computer1234 internet1234 windows12345
+    microsoft123 administrator1 admin1234567 adminadmin123 admin123456789
+    rootpassword rootroot1234 root12345678 changeme1234 changemenow1 default12345
+    welcome12345 welcome123456 welcomewelcome letmein12345 whatever1234 nothing12345
+    1password1234 password1password zaq!2wsx3edc !qaz2wsx3edc 1qaz!qaz1qaz
+    clearfield123 clearfield1234 clearfieldadmin minefield1234 demining1234""".split()  # noqa: SIM905
+)
+"""Common passwords of 12 characters or more (shorter ones fail the length rule), in
+lower case without spaces, from the public lists of leaked passwords."""

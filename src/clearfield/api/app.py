@@ -4,6 +4,11 @@ Thin over services, like the CLI: authentication and the role rules of
 ``domain.roles`` at the door, ClearfieldError codes turned into HTTP statuses (bad
 input is a 4xx naming the record and the reason, never a 500), and every change
 published on the event stream.
+
+Hardening: sign-ins are throttled (:mod:`clearfield.api.login_guard`), a request body
+larger than ``CLEARFIELD_MAX_BODY`` is refused before it is read (:class:`clearfield.api.limits.BodyLimit`),
+and every answer carries the security headers and Content-Security-Policy of
+:class:`clearfield.api.web.SecurityHeaders`.
 """
 
 from __future__ import annotations
@@ -24,19 +29,24 @@ from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 
 from clearfield import services
 from clearfield.api.alerts import LateTaskWatch, submission_alerts
+from clearfield.api.answers import error_answer, error_response
 from clearfield.api.batcher import SubmissionBatcher
 from clearfield.api.cache import UntilChange
 from clearfield.api.current_plan import CurrentPlan
 from clearfield.api.events import Broker, PostgresRelay
-from clearfield.api.ingest import add_ingest
+from clearfield.api.ingest import MAX_DELIVERY_BYTES, add_ingest
+from clearfield.api.limits import BodyLimit
+from clearfield.api.login_guard import LoginGuard, TooManySignIns
 from clearfield.api.ogc import add_ogc
+from clearfield.api.params import parse_bbox
 from clearfield.api.plans import PlanRunner, add_plans
 from clearfield.api.programme import add_programme
 from clearfield.api.record_features import record_feature, visible
 from clearfield.api.reports import add_reports
 from clearfield.api.tile_service import TileService
 from clearfield.api.tiles import make_tiles_router
-from clearfield.api.web import add_web
+from clearfield.api.web import SecurityHeaders, add_web, content_security_policy
+from clearfield.config import DEFAULT_MAX_BODY, max_body_bytes
 from clearfield.domain.enums import ReviewStatus
 from clearfield.domain.records import RECORD_TYPES
 from clearfield.domain.review import review_tag
@@ -45,7 +55,8 @@ from clearfield.domain.roles import (
     Role,
     check,
 )
-from clearfield.errors import ClearfieldError, ImportRejected, NotFound
+from clearfield.errors import ClearfieldError, NotFound
+from clearfield.owners import Owners
 from clearfield.planning import programme_date
 from clearfield.stats import programme_stats
 from clearfield.store.base import Store
@@ -63,33 +74,12 @@ from clearfield.users import (
 
 __all__ = ["app_from_environment", "check_basemap_tiles", "create_app"]
 
-_STATUS = {
-    "UNAUTHORIZED": 401,
-    "FORBIDDEN": 403,
-    "NOT_FOUND": 404,
-    "CONFLICT": 409,
-    "CONCURRENT_CHANGE": 409,
-    "TOO_LARGE": 413,
-    "BAD_PARAMETER": 400,
-}
-MAX_SUBMISSION_BYTES = 20 * 1024 * 1024
+MAX_SUBMISSION_BYTES = DEFAULT_MAX_BODY
+"""A submission's largest body by default: the server's limit on every request body
+(``CLEARFIELD_MAX_BODY``); ingest deliveries have their own (``MAX_DELIVERY_BYTES``)."""
 SESSION_COOKIE = "clearfield_session"
 CSRF_COOKIE = "clearfield_csrf"
 CSRF_HEADER = "X-CSRF-Token"
-
-
-def _error_answer(exc: ClearfieldError) -> tuple[int, dict[str, Any]]:
-    """An error as (HTTP status, body): every fault with its record, field and reason."""
-    faults = exc.errors if isinstance(exc, ImportRejected) else [exc]
-    body = {
-        "error": exc.code,
-        "message": str(exc),
-        "faults": [
-            {"record": e.record, "field": getattr(e, "field", None), "reason": e.message}
-            for e in faults
-        ],
-    }
-    return _STATUS.get(exc.code, 422), body
 
 
 def _warm(store: Store, current_plan: CurrentPlan, kept: UntilChange) -> None:
@@ -121,14 +111,6 @@ def _watch_late_tasks(
         stop.wait(every)
 
 
-def _error(exc: ClearfieldError) -> JSONResponse:
-    status, body = _error_answer(exc)
-    headers = (
-        {"WWW-Authenticate": "Bearer"} if exc.code == "UNAUTHORIZED" else None
-    )  # (ingest: Basic)
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
 def app_from_environment() -> FastAPI:
     """The app of one of several server processes (``clearfield serve --workers N``):
     its database from ``CLEARFIELD_DATABASE``, its basemap from
@@ -157,16 +139,23 @@ def create_app(
     *,
     late_check_seconds: float = LATE_CHECK_SECONDS,
     basemap_tiles: str | None = None,
+    max_body: int | None = None,
+    login_guard: LoginGuard | None = None,
 ) -> FastAPI:
     """The API and dashboard over the store at ``database_url``; ``late_check_seconds``:
     how often to look for plan tasks that have become late and push them as alerts;
-    ``basemap_tiles``: an XYZ raster tile URL the map draws under everything."""
+    ``basemap_tiles``: an XYZ raster tile URL the map draws under everything;
+    ``max_body``: the largest request body read (default ``CLEARFIELD_MAX_BODY``, else
+    10 MB); ``login_guard``: the sign-in throttle (default: 5 failures lock a name for
+    15 minutes)."""
     check_basemap_tiles(basemap_tiles)
+    limit = max_body if max_body is not None else max_body_bytes()
+    guard = login_guard if login_guard is not None else LoginGuard()
     store = services.open_store(database_url, create=False)
     broker = Broker()
     if database_url.startswith(services.POSTGRES_PREFIXES):  # other server processes
         broker.relay = PostgresRelay(libpq_url(database_url), broker)
-    batcher = SubmissionBatcher(store, _error_answer)
+    batcher = SubmissionBatcher(store, error_answer)
     current_plan = CurrentPlan(store)
     kept = UntilChange(store)
     tiles = TileService(store, database_url)
@@ -203,13 +192,17 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.store, app.state.broker = store, broker
+    app.add_middleware(BodyLimit, limit=limit, limits={"/api/ingest/": MAX_DELIVERY_BYTES})
+    app.add_middleware(SecurityHeaders, csp=content_security_policy(basemap_tiles))  # outermost
     oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
     @app.exception_handler(ClearfieldError)
     async def clearfield_error(request: Request, exc: ClearfieldError) -> JSONResponse:
-        answer = _error(exc)
+        answer = error_response(exc)
         if exc.code == "UNAUTHORIZED" and request.url.path.startswith("/api/ingest/"):
             answer.headers["WWW-Authenticate"] = 'Basic realm="clearfield ingest"'
+        if isinstance(exc, TooManySignIns):
+            answer.headers["Retry-After"] = str(exc.retry_after)
         return answer
 
     # (defaults, not Annotated aliases: these names are local to create_app, and
@@ -247,19 +240,41 @@ def create_app(
         store.is_empty()
         return {"status": "ok", "process": os.getpid()}
 
-    @app.post("/api/auth/token")
-    def token(form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> dict[str, str]:
-        """OAuth2 password flow: a bearer token for API clients."""
-        user = authenticate(store, form.username, form.password)
+    def sign_in(request: Request, form: OAuth2PasswordRequestForm) -> User:
+        """The user of a name and password, unless the name or the client's address is
+        throttled (429) after failed sign-ins; a failure is counted and logged."""
+        address = request.client.host if request.client else "unknown"
+        guard.check(form.username, address)
+        try:
+            user = authenticate(store, form.username, form.password)
+        except AuthError:
+            guard.failed(form.username, address)
+            raise
+        guard.succeeded(form.username)
+        return user
+
+    throttled: dict[int | str, dict[str, Any]] = {
+        429: {"description": "Too many failed sign-ins: try again after ``Retry-After`` seconds"}
+    }
+
+    @app.post("/api/auth/token", responses=throttled)
+    def token(
+        request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+    ) -> dict[str, str]:
+        """OAuth2 password flow: a bearer token for API clients. After 5 failed
+        sign-ins within 15 minutes a name is locked for 15 minutes (429, with
+        ``Retry-After``), and so is an address after 20 within a minute."""
+        user = sign_in(request, form)
         return {"access_token": issue_token(store, user), "token_type": "bearer"}
 
-    @app.post("/api/auth/session")
+    @app.post("/api/auth/session", responses=throttled)
     def session(
         request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]
     ) -> JSONResponse:
         """Sign a browser in: an HTTP-only, SameSite=Strict session cookie (Secure over
-        HTTPS and on loopback) and a CSRF token cookie the page echoes in a header."""
-        user = authenticate(store, form.username, form.password)
+        HTTPS and on loopback) and a CSRF token cookie the page echoes in a header.
+        Throttled as ``/api/auth/token`` is."""
+        user = sign_in(request, form)
         csrf = secrets.token_urlsafe(24)
         answer = JSONResponse({"name": user.name, "role": user.role.value, "csrf_token": csrf})
         secure = request.url.scheme == "https" or request.url.hostname in ("127.0.0.1", "localhost")  # fmt: skip
@@ -303,7 +318,7 @@ def create_app(
     ) -> dict[str, Any]:
         """Current versions as a GeoJSON FeatureCollection, filtered and paged."""
         check(user.role, "read")
-        box = _bbox(bbox)
+        box = parse_bbox(bbox)
         accounts = store.hazard_accounts() if rtype == "hazard" else {}
         out: list[dict[str, Any]] = []
         skipped = 0
@@ -350,16 +365,14 @@ def create_app(
         client-generated ``Idempotency-Key``: a retry with the same key is stored once and
         answered the same."""
         check(user.role, "submit")
-        body = await request.body()
-        if len(body) > MAX_SUBMISSION_BYTES:
-            raise ImportRejectedTooLarge(len(body))
+        body = await request.body()  # (at most the server's limit: BodyLimit)
         digest = hashlib.sha256(body).hexdigest()
         features: list[Any] | None = None
         refusal = None
         try:
-            features = _read_submission(user, body)
+            features = await asyncio.to_thread(_read_submission, store, user, body)
         except ClearfieldError as exc:
-            refusal = _error_answer(exc)
+            refusal = error_answer(exc)
         if refusal is not None and not idempotency_key:
             return JSONResponse(refusal[1], status_code=refusal[0])
         # imported with whatever else arrives at the same moment, off the event loop
@@ -439,17 +452,7 @@ def create_app(
     return app
 
 
-class ImportRejectedTooLarge(ClearfieldError):
-    code = "TOO_LARGE"
-
-    def __init__(self, size: int):
-        super().__init__(
-            f"the submission is {size:,} bytes; the limit is {MAX_SUBMISSION_BYTES:,}",
-            record="submission",
-        )
-
-
-def _read_submission(user: User, body: bytes) -> list[Any]:
+def _read_submission(store: Store, user: User, body: bytes) -> list[Any]:
     """The features of a submission's body, or why it cannot be taken."""
     try:
         doc = orjson.loads(body)
@@ -457,7 +460,7 @@ def _read_submission(user: User, body: bytes) -> list[Any]:
         raise ClearfieldError(f"the body is not JSON ({exc})", record="submission") from None
     features = _features(doc)
     if user.role is Role.FIELD_LEAD:
-        _field_lead_may_submit(user, features)
+        _field_lead_may_submit(store, user, features)
     return features
 
 
@@ -472,8 +475,10 @@ def _features(doc: Any) -> list[Any]:
     raise ClearfieldError("send a GeoJSON Feature or FeatureCollection", record="submission")
 
 
-def _field_lead_may_submit(user: User, features: list[Any]) -> None:
-    """A field lead submits for their own organisation, and only as ``submitted``."""
+def _field_lead_may_submit(store: Store, user: User, features: list[Any]) -> None:
+    """A field lead submits for their own organisation, with its own teams, changes none
+    of another organisation's stored records, and only as ``submitted``."""
+    owners = Owners(store)
     for i, f in enumerate(features, 1):
         props = f.get("properties") if isinstance(f, dict) else None
         if not isinstance(props, dict):
@@ -489,15 +494,7 @@ def _field_lead_may_submit(user: User, features: list[Any]) -> None:
                 f"feature {i}: a field_lead submits records as submitted; an im_officer "
                 "approves them"
             )
-
-
-def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    if text is None:
-        return None
-    try:
-        parts = [float(x) for x in text.split(",")]
-    except ValueError:
-        parts = []
-    if len(parts) != 4 or parts[0] > parts[2] or parts[1] > parts[3]:
-        raise ClearfieldError("bbox is minx,miny,maxx,maxy in degrees", record="bbox")
-    return parts[0], parts[1], parts[2], parts[3]
+        if isinstance(props.get("record_type"), str) and isinstance(props.get("id"), str):
+            why = owners.foreign([f], user.organisation or "")
+            if why:
+                raise Forbidden(f"feature {i}: {why}; a field_lead submits their own organisation's only")  # fmt: skip

@@ -34,7 +34,7 @@ from clearfield.domain.enums import ReviewStatus
 from clearfield.domain.parse import build_record, record_values
 from clearfield.domain.records import RECORD_TYPES, Record
 from clearfield.domain.review import check_transition, review_tag
-from clearfield.errors import NotFound, StoreError
+from clearfield.errors import NotFound, ReviewError, StoreError
 from clearfield.store.audit_chain import append as append_audit_events
 from clearfield.store.base import (
     FieldReturn,
@@ -301,6 +301,7 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
             after = rows[-1][0]
 
     def history(self, record_type: str, record_id: str) -> list[StoredRecord]:
+        _known_text(record_type, record_id)
         with self.engine.connect() as conn:
             rows = conn.exec_driver_sql(
                 _SELECT + " WHERE e.record_type = ? AND e.record_id = ? ORDER BY v.version",
@@ -552,6 +553,9 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
         ``expected``: the record's :func:`~clearfield.domain.review.review_tag` as the
         reviewer saw it; if it has moved since (a new version, another review), nothing
         is changed and a ``CONFLICT`` says so."""
+        _known_text(record_type, record_id)
+        if reason is not None and "\x00" in str(reason):
+            raise ReviewError("the reason contains a NUL character", record=f"{record_type} {record_id}")  # fmt: skip
         with self._writing() as conn:
             row = conn.exec_driver_sql(
                 "SELECT v.pk, v.entity_pk, v.version, v.review_status, v.rejection_reason "
@@ -759,3 +763,9 @@ def _stored(record_type: str, row: Any) -> StoredRecord:
     geom = shapely.from_wkb(wkb) if wkb is not None else None
     rec = build_record(cls, data, geom, record=f"stored {record_type}")
     return StoredRecord(rec, version, stored_at, bool(current), bool(counted), area, note)
+
+
+def _known_text(record_type: str, record_id: str) -> None:
+    """A record no store can hold: text PostgreSQL refuses (NUL), so not found in any."""
+    if "\x00" in record_type or "\x00" in record_id:
+        raise NotFound(f"no {record_type!r} with id {record_id!r}", record=repr(record_id))
