@@ -23,7 +23,7 @@ from clearfield.api.login_guard import LoginGuard
 from clearfield.api.web import DOCS_CSP
 from clearfield.errors import RecordError
 from clearfield.ingest import new_ingest_key
-from clearfield.users import add_user, check_password
+from clearfield.users import AuthError, add_user, authenticate, check_password
 from common import X0, Y0, base_programme, dump, feature
 from conftest import new_database
 from server import PASSWORD, free_port, login, running, wait_healthy
@@ -224,10 +224,34 @@ def test_users_add_on_the_command_line_says_which_rule(cli_env: dict[str, str]) 
     command = [sys.executable, "-m", "clearfield", "users", "add", "ann", "--role", "observer", "--password-stdin"]  # fmt: skip
     weak = subprocess.run(command, input="Password1234\n", env=cli_env, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert weak.returncode != 0
-    assert "ann" in weak.stderr  # (the CLI prints "ann [password]: …" as "ann : …")
+    assert "ann [password]" in weak.stderr  # (the field, not eaten as Rich markup)
     assert "most common" in weak.stderr + weak.stdout
     strong = subprocess.run(command, input="three unrelated words\n", env=cli_env, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert strong.returncode == 0, strong.stderr
+
+
+def test_users_passwd_sets_a_new_password_under_the_policy(cli_env: dict[str, str]) -> None:
+    url = cli_env["CLEARFIELD_DATABASE"]
+    store = services.open_store(url)
+    add_user(store, "ann", "observer", None, "three unrelated words", actor="t")
+    store.close()
+    command = [sys.executable, "-m", "clearfield", "users", "passwd", "ann", "--password-stdin"]
+    weak = subprocess.run(command, input="too short\n", env=cli_env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert weak.returncode != 0 and "ann [password]" in weak.stderr
+    nobody = subprocess.run([*command[:4], "bob", "--password-stdin"], input="four unrelated long words\n", env=cli_env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert nobody.returncode != 0 and "bob" in nobody.stderr
+    done = subprocess.run(command, input="four unrelated long words\n", env=cli_env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    store = services.open_store(url)
+    try:
+        assert authenticate(store, "ann", "four unrelated long words").name == "ann"
+        with pytest.raises(AuthError):
+            authenticate(store, "ann", "three unrelated words")
+        events = store.audit_events("user", "ann")
+        assert [e["action"] for e in events][-1] == "user_password"
+        assert "$argon2" not in json.dumps(events, default=str)  # the hash is never in the log
+    finally:
+        store.close()
 
 
 # -- security headers -----------------------------------------------------------------

@@ -16,7 +16,9 @@ from clearfield.errors import ClearfieldError
 
 __all__ = ["RedactSecrets", "log_config", "serve", "users_app"]
 
-users_app = typer.Typer(help="Accounts of the server: add and list users.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Accounts of the server: add users, set passwords, list them.", no_args_is_help=True
+)
 
 
 @users_app.command("add")
@@ -47,6 +49,32 @@ def users_add(
         fail(exc)
         return
     out.print(f"added {name} ({role}{', ' + organisation if organisation else ''})")
+    if given is None:
+        out.print(f"password (shown once): {password}", highlight=False)
+
+
+@users_app.command("passwd")
+def users_passwd(
+    name: Annotated[str, typer.Argument(help="The user's sign-in name.")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option("--password-stdin", help="Read the new password from standard input."),
+    ] = False,
+    database: Database = None,
+    actor: Actor = "cli",
+) -> None:
+    """Set a user's password (12 to 256 characters, not the name, not a common one).
+    Without --password-stdin a password is generated and printed once."""
+    from clearfield.users import set_password
+
+    given = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    try:
+        store = open_store(database, create=False)
+        password = set_password(store, name, given, actor)
+    except ClearfieldError as exc:
+        fail(exc)
+        return
+    out.print(f"password of {name} changed")
     if given is None:
         out.print(f"password (shown once): {password}", highlight=False)
 

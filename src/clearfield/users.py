@@ -77,6 +77,16 @@ def add_user(
     return password
 
 
+def set_password(store: Store, name: str, password: str | None, actor: str) -> str:
+    """Give a user a new password (generated when none is given); return it. The policy
+    of :func:`check_password` holds; tokens already issued stay valid until they expire."""
+    if password is not None:
+        check_password(name, password)
+    password = password or secrets.token_urlsafe(12)
+    store.set_password(name, _HASHER.hash(password), actor)  # type: ignore[attr-defined]
+    return password
+
+
 def demo_users(store: Store, organisation: str | None) -> list[tuple[str, str, str | None, str]]:
     """One user per role for a demo, with generated passwords: (name, role, org, password)."""
     made = []

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
-from clearfield.errors import StoreError
+from clearfield.errors import NotFound, StoreError
 from clearfield.store.audit_chain import append as append_audit_events
 from clearfield.store.base import RememberedAnswer
 from clearfield.store.sql_batches import executemany
@@ -46,6 +46,19 @@ class UserQueries:
                 )
         except StoreError:  # the primary key: the name is taken
             raise StoreError(f"a user named {name!r} exists already", code="CONFLICT") from None
+
+    def set_password(self, name: str, password_hash: str, actor: str) -> None:
+        """Replace a user's password hash; the audit log says who did, never the hash."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._writing() as conn:
+            changed = conn.exec_driver_sql(
+                "UPDATE app_user SET password_hash = ? WHERE name = ?", (password_hash, name)
+            ).rowcount
+            if not changed:
+                raise NotFound(f"no user named {name!r}", record=name)
+            append_audit_events(
+                conn, [(now, actor, "user_password", "user", name, None, None, None, None)]
+            )
 
     def server_secret(self) -> str:
         """The key that signs tokens, made on first use (random, 256 bits) and then kept in
