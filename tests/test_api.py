@@ -17,7 +17,7 @@ import shapely
 from clearfield import services
 from clearfield.api.web import programme_extent
 from clearfield.users import add_user
-from common import X0, Y0, activity, base_programme, feature, organisation, square
+from common import X0, Y0, activity, base_programme, feature, hazard, organisation, square
 from server import Listener, login, running
 
 PASSWORD = "correct horse battery"
@@ -217,6 +217,17 @@ def test_field_lead_rules(server: tuple[str, str]) -> None:
         assert _count(db, "ACT-ORG2") == _count(db, "ACT-SELF") == 0
         r = c.post("/api/records/hazard/HA-1/approve")
         assert r.status_code == 403 and "im_officer" in r.json()["message"]
+        # a hazard's type defaults to approved: a field lead's is made submitted
+        new = {"type": "Feature", **hazard("HA-LEAD", LEFT, recorded_on="2025-02-02")}
+        assert c.post("/api/records", content=json.dumps(new)).status_code == 200
+        stored = c.get("/api/records/hazard/HA-LEAD").json()
+        assert stored["properties"]["review_status"] == "submitted"
+        # records that belong to no organisation are an IM officer's to make
+        other = {"type": "Feature", **organisation("ORG-2", name="Taken over")}
+        r = c.post("/api/records", content=json.dumps(other))
+        assert r.status_code == 403 and "belongs to no organisation" in r.json()["message"]
+        listed = {"type": "Feature", **activity("ACT-LIST", LEFT, status=["approved"])}
+        assert c.post("/api/records", content=json.dumps(listed)).status_code == 403
     with _client(base, "other_lead") as c:
         assert c.get("/api/records/hazard/HA-1").status_code == 403
         assert c.get("/api/records/hazard").json()["features"] == []

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,12 +20,12 @@ import shapely
 
 from clearfield import services
 from clearfield.api.app import create_app
-from clearfield.api.login_guard import LoginGuard
+from clearfield.api.login_guard import LoginGuard, TooManySignIns
 from clearfield.api.web import DOCS_CSP
 from clearfield.errors import RecordError
 from clearfield.ingest import new_ingest_key
 from clearfield.users import AuthError, add_user, authenticate, check_password
-from common import X0, Y0, base_programme, dump, feature
+from common import X0, Y0, base_programme, dump, feature, hazard
 from conftest import new_database
 from server import PASSWORD, free_port, login, running, wait_healthy
 
@@ -450,3 +451,43 @@ def test_the_log_holds_no_password_token_key_or_casualty_name(
     # ...and no secret or personal data
     for secret in (PASSWORD, wrong, token, token.split(".")[2], cookie, key, "not-the-key", CASUALTY, new_casualty):  # fmt: skip
         assert secret not in text, f"{secret[:12]}… is in the server's log"
+
+
+def test_sign_ins_sent_at_once_cannot_pass_the_lockout_together() -> None:
+    """Tries under way count: of 30 sent at once for one name, 5 reach the password."""
+    import threading
+
+    guard = LoginGuard()
+    passed, refused = [], []
+    gate = threading.Barrier(30)
+
+    def attempt(n: int) -> None:
+        gate.wait()
+        try:
+            guard.check("officer", f"10.0.0.{n}")
+        except TooManySignIns:
+            refused.append(n)
+            return
+        passed.append(n)
+        time.sleep(0.05)  # (the password check takes this long)
+        guard.failed("officer", f"10.0.0.{n}")
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(30)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(passed) == 5 and len(refused) == 25
+
+
+def test_a_stored_id_from_before_the_id_rule_still_reads(store_url: str) -> None:
+    """Ids with a space or slash were taken before the rule: such records still read."""
+    store = services.open_store(store_url)
+    try:
+        services.import_features(store, [*base_programme(), hazard("HA-OLD")], source="t", actor="t")  # fmt: skip
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE entity SET record_id = 'HALO Trust/UA 7' WHERE record_id = 'HA-OLD'")  # fmt: skip
+        assert store.history("hazard", "HALO Trust/UA 7")[-1].record.id == "HALO Trust/UA 7"
+        assert "HALO Trust/UA 7" in {s.record.id for s in store.records("hazard")}
+    finally:
+        store.close()

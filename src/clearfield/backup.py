@@ -119,7 +119,7 @@ def backup(url: str, path: str | Path, progress: Progress | None = None) -> Back
         raise StoreError("is a folder; name the backup file", record=str(path), code="BACKUP_FAILED")  # fmt: skip
     if not path.parent.is_dir():
         raise StoreError("no such folder to write the backup in", record=str(path), code="BACKUP_FAILED")  # fmt: skip
-    if path.exists() and _sniff(path) is None:
+    if path.exists() and not _is_backup(path):
         raise StoreError(
             "is there and is not a Clearfield backup; it is not overwritten: name another file",
             record=str(path),
@@ -185,6 +185,21 @@ def _sniff(path: Path) -> str | None:
     return next((k for k, magic in _MAGIC.items() if head.startswith(magic)), None)
 
 
+_STAMP = int.from_bytes(b"CFBK", "big")
+"""SQLite's ``application_id`` of a Clearfield backup: what tells it from a live database
+(an SQLite file is never overwritten by a backup unless it carries this mark)."""
+
+
+def _is_backup(path: Path) -> bool:
+    """A file a backup may replace: a pg_dump archive, or an SQLite backup we stamped."""
+    kind = _sniff(path)
+    if kind != SQLITE:
+        return kind is not None
+    with path.open("rb") as f:
+        header = f.read(72)
+    return int.from_bytes(header[68:72], "big") == _STAMP
+
+
 def _url_kind(url: str) -> str:
     if url.startswith("sqlite:///"):
         return SQLITE
@@ -219,6 +234,7 @@ def _sqlite_backup(source: Path, path: Path, progress: Progress | None) -> dict[
                 src.execute("COMMIT")
                 # a file that stands alone: no -wal beside it to lose on the way
                 dst.execute("PRAGMA journal_mode = DELETE")
+                dst.execute(f"PRAGMA application_id = {_STAMP}")
                 _integrity(dst, str(path), "BACKUP_FAILED")
                 rows = {t: _count(dst, t) for t in TABLES if _has_table(dst, t)}
             finally:
@@ -248,11 +264,18 @@ def _sqlite_restore(
         src = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
         try:
             _require_programme(src, str(path))
+            if target.exists():  # the old database whole in its file: its -wal can go
+                old = sqlite3.connect(target)
+                try:
+                    old.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+                finally:
+                    old.close()
             with _partial(target) as part:
                 dst = sqlite3.connect(part, isolation_level=None)
                 try:
                     src.backup(dst, pages=_PAGES_PER_STEP, progress=_pages(progress, "restoring"))
                     _integrity(dst, str(target), "RESTORE_FAILED")
+                    dst.execute("PRAGMA application_id = 0")  # a live database, no backup
                 finally:
                     dst.close()
                 expected = _file_checks(path, progress)

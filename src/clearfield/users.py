@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+from functools import cache
 from itertools import pairwise
 from typing import Any
 
@@ -136,10 +137,19 @@ def _stem(text: str) -> str:
     return text.rstrip("0123456789!@#$%^&*?.,;:-_+=~ ")
 
 
+@cache
+def _dummy_hash() -> str:
+    return _HASHER.hash(secrets.token_urlsafe(16))
+
+
 def authenticate(store: Store, name: str, password: str) -> User:
-    row = store.user(name) if len(password) <= MAX_PASSWORD else None  # type: ignore[attr-defined]
+    """The user of this name and password, or an AuthError that does not say which was
+    wrong: an unknown name costs one password check too, so timing does not tell."""
+    usable = len(password) <= MAX_PASSWORD and "\x00" not in name and len(name) <= 256
+    row = store.user(name) if usable else None  # type: ignore[attr-defined]
     try:
         if row is None or row["disabled"]:
+            _HASHER.verify(_dummy_hash(), password[:MAX_PASSWORD])
             raise VerificationError
         _HASHER.verify(row["password_hash"], password)
     except (VerificationError, InvalidHashError):

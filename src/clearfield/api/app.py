@@ -20,6 +20,7 @@ import os
 import secrets
 import threading
 from contextlib import asynccontextmanager
+from dataclasses import fields
 from typing import Annotated, Any
 
 import orjson
@@ -250,7 +251,10 @@ def create_app(
         except AuthError:
             guard.failed(form.username, address)
             raise
-        guard.succeeded(form.username)
+        except BaseException:
+            guard.ended(form.username, address)
+            raise
+        guard.succeeded(form.username, address)
         return user
 
     throttled: dict[int | str, dict[str, Any]] = {
@@ -476,8 +480,10 @@ def _features(doc: Any) -> list[Any]:
 
 
 def _field_lead_may_submit(store: Store, user: User, features: list[Any]) -> None:
-    """A field lead submits for their own organisation, with its own teams, changes none
-    of another organisation's stored records, and only as ``submitted``."""
+    """A field lead submits their own organisation's records, with its own teams, as
+    ``submitted`` (a record without a status is made ``submitted``, whatever its type's
+    default), changes none of another organisation's stored records, and submits no
+    record that belongs to no organisation (an organisation, an asset)."""
     owners = Owners(store)
     for i, f in enumerate(features, 1):
         props = f.get("properties") if isinstance(f, dict) else None
@@ -489,12 +495,26 @@ def _field_lead_may_submit(store: Store, user: User, features: list[Any]) -> Non
                 f"feature {i}: a field_lead submits for their own organisation "
                 f"({user.organisation}) only, not {org}"
             )
-        if {props.get("status"), props.get("review_status")} & {"approved", "rejected"}:
+        rtype = props.get("record_type")
+        cls = RECORD_TYPES.get(rtype) if isinstance(rtype, str) else None
+        if cls is None:
+            continue  # (the import names it: an unknown record type)
+        # the review status's name in a file: "status" where the type aliases it
+        named = next((k for k, v in cls.ALIASES.items() if v == "review_status"), "review_status")
+        status = props.get(named)
+        if status is None:
+            props[named] = ReviewStatus.SUBMITTED.value
+        elif status not in ("submitted", "draft"):
             raise Forbidden(
-                f"feature {i}: a field_lead submits records as submitted; an im_officer "
-                "approves them"
+                f"feature {i}: a field_lead submits records as submitted, not "
+                f"{str(status)[:20]!r}; an im_officer approves them"
             )
-        if isinstance(props.get("record_type"), str) and isinstance(props.get("id"), str):
+        if not {"organisation", "team"} & {x.name for x in fields(cls)}:
+            raise Forbidden(
+                f"feature {i}: a {cls.RECORD_TYPE} belongs to no organisation; "
+                "an im_officer records it"
+            )
+        if isinstance(props.get("id"), str):
             why = owners.foreign([f], user.organisation or "")
             if why:
                 raise Forbidden(f"feature {i}: {why}; a field_lead submits their own organisation's only")  # fmt: skip

@@ -65,17 +65,29 @@ class LoginGuard:
         self._failures: dict[str, deque[float]] = {}  # name → times of recent failures
         self._locked: dict[str, float] = {}  # name → when its lock ends
         self._addresses: dict[str, deque[float]] = {}  # address → times of recent failures
+        # sign-ins under way, by name and by address: counted as failures until they end,
+        # so tries sent at once cannot all pass the check before the first one fails
+        self._pending: dict[str, int] = {}
 
     def check(self, name: str, address: str) -> None:
         """Raise :class:`TooManySignIns` when ``name`` is locked or ``address`` has failed
-        too often; call before looking at the password."""
+        too often, counting the sign-ins under way as failures; call before looking at
+        the password, and end the attempt with :meth:`failed` or :meth:`succeeded`."""
         key, now = _key(name), self.clock()
         with self._lock:
             until = self._locked.get(key)
             if until is not None and until <= now:
                 del self._locked[key]
                 until = None
+            failures = len(_recent(self._failures.get(key), now - self.window) or ()) + self._pending.get(key, 0)  # fmt: skip
             recent = _recent(self._addresses.get(address), now - self.address_window)
+            from_address = len(recent or ()) + self._pending.get(address, 0)
+            oldest = recent[0] if recent else now
+            if until is None and failures >= self.max_failures:
+                until = now + 1.0  # (the tries under way decide; ask again in a second)
+            if until is None and from_address < self.max_address_failures:
+                self._pending[key] = self._pending.get(key, 0) + 1
+                self._pending[address] = self._pending.get(address, 0) + 1
         if until is not None:
             raise TooManySignIns(
                 f"this account is locked after {self.max_failures} failed sign-ins within "
@@ -83,19 +95,28 @@ class LoginGuard:
                 record=name,
                 retry_after=until - now,
             )
-        if recent is not None and len(recent) >= self.max_address_failures:
+        if from_address >= self.max_address_failures:
             raise TooManySignIns(
-                f"too many failed sign-ins from this address ({len(recent)} within "
+                f"too many failed sign-ins from this address ({from_address} within "
                 f"{_duration(self.address_window)}); try again in "
-                f"{_duration(recent[0] + self.address_window - now)}",
+                f"{_duration(max(1.0, oldest + self.address_window - now))}",
                 record=address,
-                retry_after=recent[0] + self.address_window - now,
+                retry_after=max(1.0, oldest + self.address_window - now),
             )
+
+    def _settle(self, key: str, address: str) -> None:
+        for k in (key, address):
+            left = self._pending.get(k, 0) - 1
+            if left > 0:
+                self._pending[k] = left
+            else:
+                self._pending.pop(k, None)
 
     def failed(self, name: str, address: str) -> None:
         """Count a failed sign-in; the one that reaches the limit locks the name."""
         key, now = _key(name), self.clock()
         with self._lock:
+            self._settle(key, address)
             times = _bounded(self._failures, key)
             times.append(now)
             _recent(times, now - self.window)
@@ -123,9 +144,15 @@ class LoginGuard:
                 address, _duration(self.address_window), self.max_address_failures,
             )  # fmt: skip
 
-    def succeeded(self, name: str) -> None:
+    def ended(self, name: str, address: str) -> None:
+        """A sign-in that ended neither way (the server failed): no longer under way."""
+        with self._lock:
+            self._settle(_key(name), address)
+
+    def succeeded(self, name: str, address: str) -> None:
         """A successful sign-in clears the name's failures."""
         with self._lock:
+            self._settle(_key(name), address)
             self._failures.pop(_key(name), None)
 
 

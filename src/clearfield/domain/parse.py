@@ -115,11 +115,14 @@ def build_record(
     geometry: Any,
     *,
     record: str,
+    new: bool = True,
 ) -> Record:
     """Return a ``cls`` from file properties and an already-checked geometry.
 
     ``record`` names the feature in messages (its index in the file); the record's id
     is added when it has one. Raises :class:`RecordError` for the first fault.
+    ``new=False`` reads a stored record: its id is not held to the rule of new ids (a
+    record stored before the rule keeps the id it has).
     """
     rid = props.get("id")
     label = f"{record} ({cls.RECORD_TYPE} {rid})" if isinstance(rid, str) and rid else record
@@ -150,7 +153,7 @@ def build_record(
                 kwargs[f.name] = _convert(f, value, label, prop)
             except RecordError as exc:
                 faults.append(exc)
-    if isinstance(kwargs.get("id"), str) and not _ID.fullmatch(kwargs["id"]):
+    if new and isinstance(kwargs.get("id"), str) and not _ID.fullmatch(kwargs["id"]):
         faults.insert(0, RecordError(
             f"{kwargs['id'][:40]!r} is not an id: letters, digits and _ . : - only, "
             "starting with a letter or digit, at most 100 characters",

@@ -761,7 +761,7 @@ def _stored(record_type: str, row: Any) -> StoredRecord:
     if "review_status" in alias:
         data[alias["review_status"]] = data.pop("review_status")
     geom = shapely.from_wkb(wkb) if wkb is not None else None
-    rec = build_record(cls, data, geom, record=f"stored {record_type}")
+    rec = build_record(cls, data, geom, record=f"stored {record_type}", new=False)
     return StoredRecord(rec, version, stored_at, bool(current), bool(counted), area, note)
 
 
