@@ -6,6 +6,7 @@ import copy
 import logging
 import re
 import sys
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -13,6 +14,7 @@ import typer
 from clearfield.cli_common import Actor, Database, err, fail, open_store, out
 from clearfield.config import database_url, log_level
 from clearfield.errors import ClearfieldError
+from clearfield.store.base import Store
 
 __all__ = ["RedactSecrets", "log_config", "serve", "users_app"]
 
@@ -41,16 +43,12 @@ def users_add(
     """Add a user. Without --password-stdin a password is generated and printed once."""
     from clearfield.users import add_user
 
-    given = sys.stdin.readline().rstrip("\n") if password_stdin else None
-    try:
-        store = open_store(database, create=False)
-        password = add_user(store, name, role, organisation, given, actor)
-    except ClearfieldError as exc:
-        fail(exc)
-        return
-    out.print(f"added {name} ({role}{', ' + organisation if organisation else ''})")
-    if given is None:
-        out.print(f"password (shown once): {password}", highlight=False)
+    _with_password(
+        database,
+        password_stdin,
+        lambda store, given: add_user(store, name, role, organisation, given, actor),
+        f"added {name} ({role}{', ' + organisation if organisation else ''})",
+    )
 
 
 @users_app.command("passwd")
@@ -67,14 +65,29 @@ def users_passwd(
     Without --password-stdin a password is generated and printed once."""
     from clearfield.users import set_password
 
+    _with_password(
+        database,
+        password_stdin,
+        lambda store, given: set_password(store, name, given, actor),
+        f"password of {name} changed",
+    )
+
+
+def _with_password(
+    database: str | None,
+    password_stdin: bool,
+    write: Callable[[Store, str | None], str],
+    done: str,
+) -> None:
+    """Read the password from standard input (or let ``write`` make one), write it, say
+    ``done``, and show a generated password once."""
     given = sys.stdin.readline().rstrip("\n") if password_stdin else None
     try:
-        store = open_store(database, create=False)
-        password = set_password(store, name, given, actor)
+        password = write(open_store(database, create=False), given)
     except ClearfieldError as exc:
         fail(exc)
         return
-    out.print(f"password of {name} changed")
+    out.print(done)
     if given is None:
         out.print(f"password (shown once): {password}", highlight=False)
 
