@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from clearfield import services
-from clearfield.api.app import MAX_SUBMISSION_BYTES
+from clearfield.config import DEFAULT_MAX_BODY
 from clearfield.ingest import new_ingest_key
 from clearfield.users import add_user
 from common import dump
@@ -112,7 +112,7 @@ CASES: list[Case] = [
     Case("NaN literal", "POST", "/api/records", body=_raw('{"type": "Feature", "geometry": {"type": "Point", "coordinates": [NaN, 48]}, "properties": {"record_type": "team", "id": "TM-X"}}')),
     Case("Infinity literal", "POST", "/api/records", body=_raw('{"type": "Feature", "geometry": {"type": "Point", "coordinates": [Infinity, 48]}, "properties": {"record_type": "team", "id": "TM-X"}}')),
     Case("number beyond double", "POST", "/api/records", body=_raw('{"type": "Feature", "geometry": {"type": "Point", "coordinates": [1e400, 48]}, "properties": {"record_type": "team", "id": "TM-X"}}')),
-    Case("body over the limit", "POST", "/api/records", body=b" " * (MAX_SUBMISSION_BYTES + 1024) + b"{}", status=(413,)),
+    Case("body over the limit", "POST", "/api/records", body=b" " * (DEFAULT_MAX_BODY + 1024) + b"{}", status=(413,)),
     # fields of the wrong type, unknown values, dates out of order or in the future
     Case("start_date not a date", "POST", "/api/records", body=_activity("AC-X1", start_date="yesterday"), names=("start_date",)),
     Case("end before start", "POST", "/api/records", body=_activity("AC-X2", start_date="2025-05-09", end_date="2025-05-01"), names=("AC-X2",)),

@@ -47,7 +47,7 @@ from clearfield.api.reports import add_reports
 from clearfield.api.tile_service import TileService
 from clearfield.api.tiles import make_tiles_router
 from clearfield.api.web import SecurityHeaders, add_web, content_security_policy
-from clearfield.config import DEFAULT_MAX_BODY, max_body_bytes
+from clearfield.config import max_body_bytes
 from clearfield.domain.enums import ReviewStatus
 from clearfield.domain.records import RECORD_TYPES
 from clearfield.domain.review import review_tag
@@ -75,9 +75,6 @@ from clearfield.users import (
 
 __all__ = ["app_from_environment", "check_basemap_tiles", "create_app"]
 
-MAX_SUBMISSION_BYTES = DEFAULT_MAX_BODY
-"""A submission's largest body by default: the server's limit on every request body
-(``CLEARFIELD_MAX_BODY``); ingest deliveries have their own (``MAX_DELIVERY_BYTES``)."""
 SESSION_COOKIE = "clearfield_session"
 CSRF_COOKIE = "clearfield_csrf"
 CSRF_HEADER = "X-CSRF-Token"

@@ -22,7 +22,6 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from clearfield.api.events import Broker
 from clearfield.api.plans import PlanRunner
 from clearfield.domain.roles import check
-from clearfield.errors import ClearfieldError
 from clearfield.ingest import IngestReport, check_ingest_key, ingest
 from clearfield.io.odk import (
     Submission,
@@ -37,11 +36,8 @@ from clearfield.users import AuthError, User
 __all__ = ["MAX_DELIVERY_BYTES", "add_ingest"]
 
 MAX_DELIVERY_BYTES = 50 * 1024 * 1024
-"""A delivery larger than this is refused (413): a day's export of a programme is far less."""
-
-
-class DeliveryTooLarge(ClearfieldError):
-    code = "TOO_LARGE"
+"""A delivery larger than this is refused (413, by :class:`clearfield.api.limits.BodyLimit`
+before it is read): a day's export of a programme is far less."""
 
 
 def add_ingest(
@@ -71,7 +67,7 @@ def add_ingest(
     async def kobo(request: Request, org: str = Depends(organisation)) -> dict[str, Any]:
         """A KoboToolbox REST Service's submission (JSON), or a list of them, or a page of
         the data API (``{"results": [...]}``)."""
-        body = await _body(request)
+        body = await request.body()  # (at most MAX_DELIVERY_BYTES: api.limits.BodyLimit)
         subs = await asyncio.to_thread(_from_json, body, kobo_list)  # (off the event loop)
         return await deliver(subs, org, "kobo")
 
@@ -80,7 +76,7 @@ def add_ingest(
         """ODK Central's submissions: its OData JSON (``Content-Type: application/json``),
         or its CSV export (``text/csv``: the main table; ``application/zip``: with the
         repeats' tables)."""
-        body = await _body(request)
+        body = await request.body()  # (at most MAX_DELIVERY_BYTES: api.limits.BodyLimit)
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind in ("text/csv", "application/zip", "application/x-zip-compressed"):
             subs = await asyncio.to_thread(_from_csv, body, ".zip" if "zip" in kind else ".csv")
@@ -100,21 +96,6 @@ def add_ingest(
         return store.field_return_list(status, limit)
 
     app.include_router(router)
-
-
-async def _body(request: Request) -> bytes:
-    """The body, refused (413) as soon as it passes the limit, whether or not it said its
-    length: a client cannot make the server hold more than the limit."""
-    size = request.headers.get("content-length")
-    if size is not None and size.isdigit() and int(size) > MAX_DELIVERY_BYTES:
-        raise DeliveryTooLarge(f"{int(size):,} bytes; at most {MAX_DELIVERY_BYTES:,} in one delivery")  # fmt: skip
-    chunks, total = [], 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > MAX_DELIVERY_BYTES:
-            raise DeliveryTooLarge(f"more than {MAX_DELIVERY_BYTES:,} bytes in one delivery")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _from_json(body: bytes, reader: Any) -> list[Submission]:
