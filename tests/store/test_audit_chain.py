@@ -4,6 +4,7 @@ a copy keeps a chain that verifies, and a database from before the chain gets on
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -11,6 +12,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely import box
 from sqlalchemy import create_engine, text
 
@@ -372,3 +375,21 @@ def test_the_verify_command_exits_0_then_1_after_tampering(store_url, cli_env):
     assert '"intact": false' in as_json.stdout and f'"pk": {approval["pk"]}' in as_json.stdout
     wrong = run("--head", "xyz")
     assert wrong.returncode == 1 and "12 to 64 hex digits" in wrong.stderr
+
+
+_TEXT_OR_NONE = st.one_of(st.none(), st.text(max_size=30))
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    pk=st.integers(min_value=0, max_value=2**70),
+    version=st.one_of(st.none(), st.integers(min_value=0, max_value=2**70)),
+    texts=st.lists(_TEXT_OR_NONE, min_size=8, max_size=8),
+)
+def test_canonical_bytes_are_the_ascii_json_encoders(pk, version, texts):
+    """The hashed form of every event ever written: JSON with every character beyond
+    printable ASCII escaped, whichever encoder wrote it (the fast one for plain text)."""
+    at, actor, action, rtype, rid, before, after, detail = texts
+    row = (pk, at, actor, action, rtype, rid, version, before, after, detail)
+    expected = json.dumps(list(row), ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    assert canonical(row) == expected

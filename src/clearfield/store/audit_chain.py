@@ -50,6 +50,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy.engine import Connection
 
 from clearfield.store.sql_batches import executemany
@@ -96,6 +97,14 @@ def canonical(row: Sequence[Any]) -> bytes:
         texts = {type(at), type(actor), type(action), type(record_type), type(record_id)}
         texts |= {type(before), type(after), type(detail)}
         if type(pk) is int and (version is None or type(version) is int) and texts <= _TEXT:
+            try:
+                out = orjson.dumps(row)
+            except orjson.JSONEncodeError:  # an integer beyond 64 bits
+                out = b"\x80"
+            # printable ASCII out: no character needed more than JSON's own escapes, which
+            # orjson writes as the ASCII encoder does; anything else goes the slow way
+            if out.isascii() and b"\x7f" not in out:
+                return out
             return _ENCODE(list(row)).encode("ascii")
     else:
         raise TypeError(f"an audit event has {len(COLUMNS)} columns, not {len(row)}")

@@ -45,7 +45,12 @@ from clearfield.store.base import (
     VersionInfo,
 )
 from clearfield.store.dialect import dialect_of
-from clearfield.store.sql_accounts import refresh
+from clearfield.store.sql_accounts import (
+    AccountInput,
+    refresh,
+    start_accounts,
+    write_accounts,
+)
 from clearfield.store.sql_batches import executemany, temp_table
 from clearfield.store.sql_field_returns import FieldReturns
 from clearfield.store.sql_field_returns import keep as keep_field_returns
@@ -191,7 +196,8 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
     def existing(self, record_type: str, ids: Iterable[str]) -> set[str]:
         """Which of these ids are stored for this record type."""
         with self.engine.connect() as conn:
-            _wanted_ids(conn, ids)
+            if not _wanted_ids(conn, record_type, ids):
+                return set()
             return {
                 r[0]
                 for r in conn.exec_driver_sql(
@@ -204,7 +210,8 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
     def versions(self, record_type: str, ids: Iterable[str]) -> dict[str, list[VersionInfo]]:
         out: dict[str, list[VersionInfo]] = {}
         with self.engine.connect() as conn:
-            _wanted_ids(conn, ids)
+            if not _wanted_ids(conn, record_type, ids):
+                return out
             rows = conn.exec_driver_sql(
                 "SELECT e.record_id, v.version, v.info_date, v.content_hash, v.review_status "
                 "FROM wanted_ids w JOIN entity e ON e.record_type = ? AND e.record_id = w.record_id "
@@ -220,7 +227,8 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
     def current_properties(self, record_type: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The properties of the current versions of these records (for audit 'before')."""
         with self.engine.connect() as conn:
-            _wanted_ids(conn, ids)
+            if not _wanted_ids(conn, record_type, ids):
+                return {}
             rows = conn.exec_driver_sql(
                 "SELECT e.record_id, v.version, v.review_status, v.properties "
                 "FROM wanted_ids w JOIN entity e ON e.record_type = ? AND e.record_id = w.record_id "
@@ -234,7 +242,8 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
 
     def current_geometries(self, record_type: str, ids: Iterable[str]) -> dict[str, BaseGeometry]:
         with self.engine.connect() as conn:
-            _wanted_ids(conn, ids)
+            if not _wanted_ids(conn, record_type, ids):
+                return {}
             rows = conn.exec_driver_sql(
                 "SELECT e.record_id, v.geometry "
                 "FROM wanted_ids w JOIN entity e ON e.record_type = ? AND e.record_id = w.record_id "
@@ -453,6 +462,12 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                 )
                 known.update(keys_of)
             base = conn.exec_driver_sql("SELECT COALESCE(MAX(pk), 0) FROM record_version").scalar()
+            fresh = (
+                _fresh_accounts(versions, known, base, now[:10])
+                if dialect_of(conn).name == "sqlite"
+                else None
+            )
+            accounting = start_accounts(fresh) if fresh is not None else None
             rows, boxes, audits, flags, touched, hazards = [], [], [], [], set(), set()
             geoms = [nv.record.geometry for nv in versions]
             bounds = shapely.bounds(np.asarray(geoms, dtype=object)) if geoms else np.zeros((0, 4))
@@ -533,9 +548,12 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
             _update_current(conn, touched)
             remember_answers(conn, remember, if_new=False)
             keep_field_returns(conn, field_returns, actor, now)
-            # a new version of an activity may have moved it to another hazard: the hazards
-            # of its earlier versions need their accounts redone too
-            refresh(conn, hazards | _activity_parents(conn, touched))
+            if fresh is not None and accounting is not None:
+                write_accounts(conn, fresh, accounting.result())
+            else:
+                # a new version of an activity may have moved it to another hazard: the
+                # hazards of its earlier versions need their accounts redone too
+                refresh(conn, hazards | _activity_parents(conn, touched))
             if len(versions) >= _BULK:
                 self._bulk_written(conn)
 
@@ -682,9 +700,17 @@ def _entity_pks(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str,
     return {(t, i): pk for t, i, pk in rows}
 
 
-def _wanted_ids(conn: Connection, ids: Iterable[str]) -> None:
-    """Fill the connection's temporary ``wanted_ids`` table, for joins instead of scans."""
+def _wanted_ids(conn: Connection, record_type: str, ids: Iterable[str]) -> bool:
+    """Fill the connection's temporary ``wanted_ids`` table, for joins instead of scans;
+    False (and nothing filled) when no record of the type is stored, as in a first load,
+    whose hundreds of thousands of ids would be written only to find nothing."""
+    held = conn.exec_driver_sql(
+        "SELECT EXISTS (SELECT 1 FROM entity WHERE record_type = ?)", (record_type,)
+    ).scalar()
+    if not held:
+        return False
     temp_table(conn, "wanted_ids", "record_id TEXT PRIMARY KEY", [(i,) for i in ids])
+    return True
 
 
 def _audit(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
@@ -718,6 +744,39 @@ def _check_unchanged(
                 "checked; nothing was written. Import the file again.",
                 code="CONCURRENT_CHANGE",
             )
+
+
+def _fresh_accounts(
+    versions: list[NewVersion], known: dict[tuple[str, str], int], base: int, today: str
+) -> AccountInput | None:
+    """The accounting input of a write that adds hazards and only activities on them (a
+    first load), taken from the versions instead of read back from the rows just
+    written, so the accounts can be computed while the rows are written; None for any
+    other write (a new version, a release on a stored hazard)."""
+    hazards, releases, new_hazards = [], [], set()
+    for i, nv in enumerate(versions):
+        rec = nv.record
+        if rec.RECORD_TYPE == "hazard":
+            if nv.version != 1:
+                return None
+            epk = known[("hazard", rec.id)]
+            new_hazards.add(epk)
+            if rec.counts:
+                hazards.append((epk, base + 1 + i, rec.geometry))
+    for nv in versions:
+        rec = nv.record
+        if rec.RECORD_TYPE != "activity" or not rec.hazard_id:  # type: ignore[attr-defined]
+            continue
+        parent = known.get(("hazard", rec.hazard_id))  # type: ignore[attr-defined]
+        if nv.version != 1 or parent not in new_hazards:
+            return None
+        if rec.counts:
+            iso = _iso(nv.info_date) or today
+            kind = _kind(rec)
+            epk = known[("activity", rec.id)]
+            releases.append((parent, epk, rec.id, kind, iso, rec.organisation, rec.geometry))  # type: ignore[attr-defined]
+    hazards.sort(key=lambda h: h[0])  # (as they are read back: by entity pk)
+    return AccountInput(hazards, releases)  # type: ignore[arg-type]
 
 
 def _activity_parents(conn: Connection, entity_pks: set[int]) -> set[int]:

@@ -13,8 +13,9 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 import shapely
 from sqlalchemy.engine import Connection
 
@@ -24,9 +25,26 @@ from clearfield.store.dialect import dialect_of
 from clearfield.store.postgis_accounts import refresh_in_postgis
 from clearfield.store.sql_batches import executemany, temp_table
 
-__all__ = ["PARALLEL_FROM", "refresh"]
+__all__ = [
+    "PARALLEL_FROM",
+    "AccountInput",
+    "Accounting",
+    "refresh",
+    "start_accounts",
+    "write_accounts",
+]
 
 _KIND = {k.value: k for k in ActivityKind}
+_APPROVED = ReviewStatus.APPROVED
+
+
+class AccountInput(NamedTuple):
+    """What accounting reads: the counted version of each hazard, ``(entity pk, version
+    pk, polygon)``, and the counted releases on them, ``(hazard pk, activity pk, activity
+    id, kind, end date, organisation, polygon)``."""
+
+    hazards: list[tuple[int, int, Any]]
+    releases: list[tuple[int, int, str, str, str, str | None, Any]]
 
 
 def refresh(conn: Connection, hazard_pks: set[int], progress: Any = None) -> None:
@@ -49,28 +67,25 @@ def refresh(conn: Connection, hazard_pks: set[int], progress: Any = None) -> Non
         "WHERE e.record_type = 'activity' AND v.is_counted = 1 "
         "AND v.parent_pk IN (SELECT pk FROM refresh)"
     ).all()
-    if not hz:
-        return
-    index = {row[0]: i for i, row in enumerate(hz)}
     hazard_geoms = shapely.from_wkb([row[2] for row in hz])
-    act_geoms = shapely.from_wkb([row[6] for row in acts]) if acts else []
-    releases: list[list[Release]] = [[] for _ in hz]
-    meta: dict[str, tuple[int, str, str | None]] = {}
-    for row, geom in zip(acts, act_geoms, strict=True):
-        parent, epk, rid, kind, end, org, _ = row
-        releases[index[parent]].append(
-            Release(rid, _KIND[kind], date.fromisoformat(end), ReviewStatus.APPROVED, geom)
-        )
-        meta[rid] = (epk, end, org)
-    results = _account(hazard_geoms, releases, progress)
+    act_geoms = shapely.from_wkb([row[6] for row in acts])
+    work = AccountInput(
+        [(row[0], row[1], g) for row, g in zip(hz, hazard_geoms, strict=True)],
+        [(*row[:6], g) for row, g in zip(acts, act_geoms, strict=True)],
+    )
+    write_accounts(conn, work, start_accounts(work, progress).result())
+
+
+def write_accounts(conn: Connection, work: AccountInput, results: list[HazardRelease]) -> None:
+    """Insert the accounts :func:`start_accounts` made of ``work`` (old ones already gone)."""
     executemany(
         conn,
         "INSERT INTO hazard_account (entity_pk, version_pk, hazard_m2, cancelled_m2, reduced_m2, "
         "cleared_m2, remaining_m2, outside_m2) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
-                row[0],
-                row[1],
+                h[0],
+                h[1],
                 r.hazard_m2,
                 r.cancelled_m2,
                 r.reduced_m2,
@@ -78,24 +93,26 @@ def refresh(conn: Connection, hazard_pks: set[int], progress: Any = None) -> Non
                 r.remaining_m2,
                 r.outside_m2,
             )
-            for row, r in zip(hz, results, strict=True)
+            for h, r in zip(work.hazards, results, strict=True)
         ],
     )
+    account = {h[0]: r for h, r in zip(work.hazards, results, strict=True)}
     rel_rows = []
-    for row, r, rels in zip(hz, results, releases, strict=True):
-        for rel in rels:
-            epk, end, org = meta[rel.id]
-            rel_rows.append(
-                (
-                    epk,
-                    row[0],
-                    rel.kind.release.value,
-                    r.first_release.get(rel.id, 0.0),
-                    r.outside_by_release.get(rel.id, 0.0),
-                    end,
-                    org,
-                )
+    for parent, epk, rid, kind, end, org, _ in work.releases:
+        r = account.get(parent)
+        if r is None:  # a release on a hazard that does not count (not approved): nowhere
+            continue
+        rel_rows.append(
+            (
+                epk,
+                parent,
+                _KIND[kind].release.value,
+                r.first_release.get(rid, 0.0),
+                r.outside_by_release.get(rid, 0.0),
+                end,
+                org,
             )
+        )
     executemany(
         conn,
         "INSERT INTO release_account (activity_pk, hazard_pk, category, released_m2, outside_m2, "
@@ -115,35 +132,61 @@ def _account_slice(a: int, b: int) -> list[HazardRelease]:
     return account_hazards(hazards[a:b], releases[a:b])
 
 
-def _account(
-    hazard_geoms: Any, releases: list[list[Release]], progress: Any = None
-) -> list[HazardRelease]:
-    """Account hazards in chunks, on every core when there are many (a whole programme).
+class Accounting:
+    """Accounts being computed: :meth:`result` waits for them.
 
-    Workers are forked so that they see the geometries without copying them; they
-    compute and return accounts only, and never touch the database connection they
-    inherit.
+    Many hazards (a whole programme) are accounted on every core by forked workers,
+    which start at once, so the caller can go on writing rows while they compute;
+    they see the geometries without copying them, return accounts only, and never
+    touch the database connection they inherit. Few are accounted in :meth:`result`.
     """
-    global _WORK
-    n = len(releases)
-    chunks = [(a, min(a + _CHUNK, n)) for a in range(0, n, _CHUNK)]
-    workers = min(os.cpu_count() or 1, 4, len(chunks))
-    results: list[HazardRelease] = []
-    if n < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        for a, b in chunks:
-            results += account_hazards(hazard_geoms[a:b], releases[a:b])
-            if progress is not None:
-                progress(b, n)
+
+    def __init__(self, hazard_geoms: Any, releases: list[list[Release]], progress: Any) -> None:
+        global _WORK
+        self._geoms, self._releases, self._progress = hazard_geoms, releases, progress
+        n = len(releases)
+        self._chunks = [(a, min(a + _CHUNK, n)) for a in range(0, n, _CHUNK)]
+        workers = min(os.cpu_count() or 1, 4, len(self._chunks))
+        self._pool: ProcessPoolExecutor | None = None
+        self._futures: list[Any] = []
+        if (
+            n < PARALLEL_FROM
+            or workers < 2
+            or "fork" not in multiprocessing.get_all_start_methods()
+        ):
+            return
+        _WORK = (hazard_geoms, releases)
+        try:  # (with "fork", every worker is started at the first submit)
+            ctx = multiprocessing.get_context("fork")
+            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+            self._futures = [self._pool.submit(_account_slice, a, b) for a, b in self._chunks]
+        finally:
+            _WORK = None
+
+    def result(self) -> list[HazardRelease]:
+        n = len(self._releases)
+        results: list[HazardRelease] = []
+        try:
+            for k, (a, b) in enumerate(self._chunks):
+                if self._pool is None:
+                    results += account_hazards(self._geoms[a:b], self._releases[a:b])
+                else:
+                    results += self._futures[k].result()
+                if self._progress is not None:
+                    self._progress(b, n)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(cancel_futures=True)
         return results
-    _WORK = (hazard_geoms, releases)
-    try:
-        ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = [pool.submit(_account_slice, a, b) for a, b in chunks]
-            for (_, b), fut in zip(chunks, futures, strict=True):
-                results += fut.result()
-                if progress is not None:
-                    progress(b, n)
-    finally:
-        _WORK = None
-    return results
+
+
+def start_accounts(work: AccountInput, progress: Any = None) -> Accounting:
+    """Start accounting ``work``'s hazards against their releases."""
+    index = {h[0]: i for i, h in enumerate(work.hazards)}
+    releases: list[list[Release]] = [[] for _ in work.hazards]
+    for parent, _, rid, kind, end, _, geom in work.releases:
+        i = index.get(parent)
+        if i is not None:  # (a release on a hazard that does not count counts nowhere)
+            releases[i].append(Release(rid, _KIND[kind], date.fromisoformat(end), _APPROVED, geom))
+    geoms = np.asarray([h[2] for h in work.hazards], dtype=object)
+    return Accounting(geoms, releases, progress)
