@@ -138,22 +138,36 @@ def append(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     Call it inside a write transaction (``SQLStore._writing``), whose lock keeps the
     newest event the newest until the transaction ends: one read of it, then hashing.
     """
-    if not rows:
-        return
+    if rows:
+        executemany(conn, INSERT, chain(newest(conn), rows))
+
+
+INSERT = (
+    "INSERT INTO audit_event (pk, at, actor, action, record_type, record_id, version, "
+    "before, after, detail, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+"""An event with its key and hash, as :func:`chain` gives it."""
+
+
+def newest(conn: Connection) -> tuple[int, str]:
+    """The key and hash of the chain's newest event (0 and :data:`GENESIS` for none); read
+    it under the write lock."""
     last = conn.exec_driver_sql("SELECT pk, hash FROM audit_event ORDER BY pk DESC LIMIT 1").first()
-    pk, previous = (0, GENESIS) if last is None else (int(last[0]), last[1] or GENESIS)
+    return (0, GENESIS) if last is None else (int(last[0]), last[1] or GENESIS)
+
+
+def chain(head: tuple[int, str], rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Events after ``head`` (the key and hash of the event before them) with their keys
+    and hashes, ready for :data:`INSERT`; the head of the next ones is the last's
+    ``(pk, hash)``."""
+    pk, previous = head
     chained = []
     for row in rows:
         pk += 1
         event = (pk, *row)
         previous = link(previous, event)
         chained.append((*event, previous))
-    executemany(
-        conn,
-        "INSERT INTO audit_event (pk, at, actor, action, record_type, record_id, version, "
-        "before, after, detail, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        chained,
-    )
+    return chained
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,10 @@ from clearfield.domain.parse import build_record, record_values
 from clearfield.domain.records import RECORD_TYPES, Record
 from clearfield.domain.review import check_transition, review_tag
 from clearfield.errors import NotFound, ReviewError, StoreError
+from clearfield.store.audit_chain import COLUMNS as HASHED_COLUMNS
 from clearfield.store.audit_chain import append as append_audit_events
+from clearfield.store.audit_chain import chain as chain_audit_events
+from clearfield.store.audit_chain import newest as newest_audit_event
 from clearfield.store.base import (
     FieldReturn,
     NewVersion,
@@ -51,7 +54,7 @@ from clearfield.store.sql_accounts import (
     start_accounts,
     write_accounts,
 )
-from clearfield.store.sql_batches import executemany, temp_table
+from clearfield.store.sql_batches import Inserts, executemany, inserting, temp_table
 from clearfield.store.sql_field_returns import FieldReturns
 from clearfield.store.sql_field_returns import keep as keep_field_returns
 from clearfield.store.sql_plans import PlanRuns
@@ -467,84 +470,25 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                 if dialect_of(conn).name == "sqlite"
                 else None
             )
-            accounting = start_accounts(fresh) if fresh is not None else None
-            rows, boxes, audits, flags, touched, hazards = [], [], [], [], set(), set()
-            geoms = [nv.record.geometry for nv in versions]
-            bounds = shapely.bounds(np.asarray(geoms, dtype=object)) if geoms else np.zeros((0, 4))
-            bounds = _outward_float32(bounds)
-            for i, nv in enumerate(versions):
-                rec = nv.record
-                pk = base + 1 + i
-                epk = known[(rec.RECORD_TYPE, rec.id)]
-                props = dict(nv.properties) if nv.properties else record_values(rec)
-                for k in ("id", "review_status", "rejection_reason"):
-                    props.pop(k, None)
-                parent_field = _PARENT.get(rec.RECORD_TYPE)
-                parent_id = getattr(rec, parent_field) if parent_field else None
-                parent = known.get((_PARENT_TYPE[parent_field], parent_id)) if parent_id else None
-                single = nv.version == 1
-                rows.append(
-                    (
-                        pk,
-                        epk,
-                        nv.version,
-                        _iso(nv.info_date) or now[:10],
-                        now,
-                        rec.review_status.value,
-                        rec.rejection_reason,
-                        int(single),
-                        int(single and rec.counts),
-                        _kind(rec),
-                        getattr(rec, "organisation", None),
-                        getattr(rec, "district", None),
-                        parent,
-                        orjson.dumps(props).decode(),
-                        nv.wkb
-                        if nv.wkb is not None or rec.geometry is None
-                        else shapely.to_wkb(rec.geometry),
-                        nv.area_m2,
-                        nv.content_hash,
-                        nv.repair_note,
-                    )
-                )
-                if rec.geometry is not None:
-                    b = bounds[i]
-                    boxes.append((pk, b[0], b[2], b[1], b[3]))
-                if not single:
-                    touched.add(epk)
-                if rec.RECORD_TYPE == "hazard":
-                    hazards.add(epk)
-                elif rec.RECORD_TYPE == "activity" and parent is not None:
-                    hazards.add(parent)
-                action = "create" if single else "new_version"
-                detail = f"{source}; {nv.repair_note}" if nv.repair_note else source
-                audits.append(
-                    (
+            accounting = start_accounts(fresh, alongside=True) if fresh is not None else None
+            touched: set[int] = set()
+            hazards: set[int] = set()
+            head = newest_audit_event(conn)
+            with inserting(conn) as inserts:
+                for a in range(0, len(versions), _CHUNK):
+                    head = self._write_chunk(
+                        inserts,
+                        versions,
+                        a,
+                        base,
+                        known,
                         now,
                         actor,
-                        action,
-                        rec.RECORD_TYPE,
-                        rec.id,
-                        nv.version,
-                        None if nv.previous is None else json.dumps(nv.previous),
-                        rows[-1][13],
-                        detail,
+                        source,
+                        head,
+                        touched,
+                        hazards,
                     )
-                )
-                flags.extend((pk, code, msg, None, now) for code, msg in nv.flags)
-            executemany(conn, _INSERT_VERSION, rows)
-            executemany(
-                conn,
-                "INSERT INTO record_bbox (pk, minx, maxx, miny, maxy) VALUES (?, ?, ?, ?, ?)",
-                boxes,
-            )
-            _audit(conn, audits)
-            executemany(
-                conn,
-                "INSERT INTO quality_flag (version_pk, code, message, other_pk, raised_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                flags,
-            )
             _update_current(conn, touched)
             remember_answers(conn, remember, if_new=False)
             keep_field_returns(conn, field_returns, actor, now)
@@ -556,6 +500,95 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                 refresh(conn, hazards | _activity_parents(conn, touched))
             if len(versions) >= _BULK:
                 self._bulk_written(conn)
+
+    @staticmethod
+    def _write_chunk(
+        inserts: Inserts,
+        versions: list[NewVersion],
+        a: int,
+        base: int,
+        known: dict[tuple[str, str], int],
+        now: str,
+        actor: str,
+        source: str,
+        head: tuple[int, str],
+        touched: set[int],
+        hazards: set[int],
+    ) -> tuple[int, str]:
+        """Queue the rows of ``versions[a:a + _CHUNK]`` (pks from ``base + 1 + a``) and
+        their audit events after ``head``; return the new head of the audit chain."""
+        chunk = versions[a : a + _CHUNK]
+        rows, boxes, audits, flags = [], [], [], []
+        geoms = [nv.record.geometry for nv in chunk]
+        bounds = _outward_float32(shapely.bounds(np.asarray(geoms, dtype=object))).tolist()
+        for i, nv in enumerate(chunk):
+            rec = nv.record
+            rtype = rec.RECORD_TYPE
+            pk = base + 1 + a + i
+            epk = known[(rtype, rec.id)]
+            props = dict(nv.properties) if nv.properties else record_values(rec)
+            for k in ("id", "review_status", "rejection_reason"):
+                props.pop(k, None)
+            parent_field = _PARENT.get(rtype)
+            parent_id = getattr(rec, parent_field) if parent_field else None
+            parent = known.get((_PARENT_TYPE[parent_field], parent_id)) if parent_id else None
+            single = nv.version == 1
+            text = orjson.dumps(props).decode()
+            rows.append(
+                (
+                    pk,
+                    epk,
+                    nv.version,
+                    _iso(nv.info_date) or now[:10],
+                    now,
+                    rec.review_status.value,
+                    rec.rejection_reason,
+                    int(single),
+                    int(single and rec.counts),
+                    _kind(rec),
+                    getattr(rec, "organisation", None),
+                    getattr(rec, "district", None),
+                    parent,
+                    text,
+                    nv.wkb
+                    if nv.wkb is not None or rec.geometry is None
+                    else shapely.to_wkb(rec.geometry),
+                    nv.area_m2,
+                    nv.content_hash,
+                    nv.repair_note,
+                )
+            )
+            if rec.geometry is not None:
+                b = bounds[i]
+                boxes.append((pk, b[0], b[2], b[1], b[3]))
+            if not single:
+                touched.add(epk)
+            if rtype == "hazard":
+                hazards.add(epk)
+            elif rtype == "activity" and parent is not None:
+                hazards.add(parent)
+            audits.append(
+                (
+                    now,
+                    actor,
+                    "create" if single else "new_version",
+                    rtype,
+                    rec.id,
+                    nv.version,
+                    None if nv.previous is None else json.dumps(nv.previous),
+                    text,
+                    f"{source}; {nv.repair_note}" if nv.repair_note else source,
+                )
+            )
+            flags.extend((pk, code, msg, None, now) for code, msg in nv.flags)
+        inserts.add("record_version", _VERSION_COLUMNS, rows)
+        inserts.add("record_bbox", ("pk", "minx", "maxx", "miny", "maxy"), boxes)
+        chained = chain_audit_events(head, audits)
+        inserts.add("audit_event", AUDIT_COLUMNS, chained)
+        inserts.add(
+            "quality_flag", ("version_pk", "code", "message", "other_pk", "raised_at"), flags
+        )
+        return (chained[-1][0], chained[-1][-1]) if chained else head
 
     def review(
         self,
@@ -640,15 +673,31 @@ _SELECT = (
     "FROM record_version v JOIN entity e ON e.pk = v.entity_pk"
 )
 
-_INSERT_VERSION = (
-    "INSERT INTO record_version (pk, entity_pk, version, info_date, stored_at, review_status, "
-    "rejection_reason, is_current, is_counted, kind, organisation, district, parent_pk, "
-    "properties, geometry, area_m2, content_hash, repair_note) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_VERSION_COLUMNS = (
+    "pk",
+    "entity_pk",
+    "version",
+    "info_date",
+    "stored_at",
+    "review_status",
+    "rejection_reason",
+    "is_current",
+    "is_counted",
+    "kind",
+    "organisation",
+    "district",
+    "parent_pk",
+    "properties",
+    "geometry",
+    "area_m2",
+    "content_hash",
+    "repair_note",
 )
 
 
 _BULK = 10_000  # versions in one write from which it counts as a bulk load
+_CHUNK = 50_000  # versions whose rows are built while the ones before them are inserted
+AUDIT_COLUMNS = (*HASHED_COLUMNS, "hash")
 _CHUNK = 5_000  # rows read at a time by ``records``
 
 

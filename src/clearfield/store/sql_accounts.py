@@ -135,23 +135,28 @@ def _account_slice(a: int, b: int) -> list[HazardRelease]:
 class Accounting:
     """Accounts being computed: :meth:`result` waits for them.
 
-    Many hazards (a whole programme) are accounted on every core by forked workers,
-    which start at once, so the caller can go on writing rows while they compute;
-    they see the geometries without copying them, return accounts only, and never
-    touch the database connection they inherit. Few are accounted in :meth:`result`.
+    Many hazards (a whole programme) are accounted by forked workers, which start at
+    once, so the caller can go on writing rows while they compute; they see the
+    geometries without copying them, return accounts only, and never touch the
+    database connection they inherit. Few hazards are accounted in :meth:`result`.
     """
 
-    def __init__(self, hazard_geoms: Any, releases: list[list[Release]], progress: Any) -> None:
+    def __init__(
+        self, hazard_geoms: Any, releases: list[list[Release]], progress: Any, alongside: bool
+    ) -> None:
         global _WORK
         self._geoms, self._releases, self._progress = hazard_geoms, releases, progress
         n = len(releases)
         self._chunks = [(a, min(a + _CHUNK, n)) for a in range(0, n, _CHUNK)]
-        workers = min(os.cpu_count() or 1, 4, len(self._chunks))
+        cores = os.cpu_count() or 1
+        # alongside the caller's own work, one core is the caller's; else one worker
+        # alone would only add the cost of starting it
+        workers = min(cores - 1 if alongside else cores, 4, len(self._chunks))
         self._pool: ProcessPoolExecutor | None = None
         self._futures: list[Any] = []
         if (
             n < PARALLEL_FROM
-            or workers < 2
+            or workers < (1 if alongside else 2)
             or "fork" not in multiprocessing.get_all_start_methods()
         ):
             return
@@ -180,8 +185,11 @@ class Accounting:
         return results
 
 
-def start_accounts(work: AccountInput, progress: Any = None) -> Accounting:
-    """Start accounting ``work``'s hazards against their releases."""
+def start_accounts(
+    work: AccountInput, progress: Any = None, *, alongside: bool = False
+) -> Accounting:
+    """Start accounting ``work``'s hazards against their releases; ``alongside``: the
+    caller goes on working until it asks for the result (it keeps a core)."""
     index = {h[0]: i for i, h in enumerate(work.hazards)}
     releases: list[list[Release]] = [[] for _ in work.hazards]
     for parent, _, rid, kind, end, _, geom in work.releases:
@@ -189,4 +197,4 @@ def start_accounts(work: AccountInput, progress: Any = None) -> Accounting:
         if i is not None:  # (a release on a hazard that does not count counts nowhere)
             releases[i].append(Release(rid, _KIND[kind], date.fromisoformat(end), _APPROVED, geom))
     geoms = np.asarray([h[2] for h in work.hazards], dtype=object)
-    return Accounting(geoms, releases, progress)
+    return Accounting(geoms, releases, progress, alongside)

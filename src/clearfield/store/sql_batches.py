@@ -7,6 +7,12 @@ writing the pattern again.
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import cache
+from itertools import chain
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -39,3 +45,80 @@ def temp_table(conn: Connection, name: str, columns: str, rows: list[tuple[Any, 
             cur.executemany(dialect_of(conn).placeholders(insert), rows)
     finally:
         cur.close()
+
+
+class Inserts:
+    """Rows inserted on a thread of their own while the caller goes on building the next
+    rows (made by :func:`inserting`; the caller leaves the connection alone meanwhile).
+
+    On SQLite, many rows go in one statement (``VALUES (…), (…), …``), which runs whole
+    without the interpreter lock: inserted row by row, the thread would wait for the
+    lock after every row while the caller holds it, and hardly overlap its work at all.
+    Other stores insert in the caller's thread.
+    """
+
+    def __init__(self, conn: Connection, pool: ThreadPoolExecutor | None) -> None:
+        self._conn, self._pool = conn, pool
+        self._futures: list[Future[None]] = []
+        self._driver: Any = None
+        self._params = 999  # SQLite's smallest limit of parameters in one statement
+        if pool is not None:
+            self._driver = conn.connection.driver_connection
+            self._params = self._driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+
+    def add(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        """Insert ``rows`` into ``table``'s ``columns``, after what was added before; a
+        failure is raised at the latest when the block ends."""
+        if not rows:
+            return
+        if self._pool is None:
+            marks = ", ".join("?" * len(columns))
+            executemany(self._conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)  # fmt: skip
+            return
+        per = max(1, min(self._params // len(columns), _ROWS_PER_STATEMENT))
+        for start in range(0, len(rows), per):
+            batch = rows[start : start + per]
+            sql = _many_rows(table, tuple(columns), len(batch))
+            params = tuple(chain.from_iterable(batch))
+            self._futures.append(self._pool.submit(_execute, self._driver, sql, params))
+
+    def wait(self) -> None:
+        """Until every insert added has run; the first failure is raised."""
+        futures, self._futures = self._futures, []
+        for future in futures:
+            future.result()
+
+
+_ROWS_PER_STATEMENT = 1_000
+
+
+@cache
+def _many_rows(table: str, columns: tuple[str, ...], n: int) -> str:
+    """One INSERT of ``n`` rows (the same text object each time: the driver's statement
+    cache finds it by hash)."""
+    one = f"({', '.join('?' * len(columns))})"
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * n)}"
+
+
+def _execute(driver: Any, sql: str, params: tuple[Any, ...]) -> None:
+    cur = driver.cursor()
+    try:
+        cur.execute(sql, params)
+    finally:
+        cur.close()
+
+
+@contextmanager
+def inserting(conn: Connection) -> Iterator[Inserts]:
+    """A block whose inserts have all run when it ends (after a failure in the block, the
+    ones not yet started are dropped and the running one is waited for)."""
+    if dialect_of(conn).name != "sqlite":
+        yield Inserts(conn, None)
+        return
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clearfield-inserts")
+    inserts = Inserts(conn, pool)
+    try:
+        yield inserts
+        inserts.wait()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
