@@ -126,28 +126,29 @@ def build_record(
     """
     rid = props.get("id")
     label = f"{record} ({cls.RECORD_TYPE} {rid})" if isinstance(rid, str) and rid else record
-    by_prop = _props_of(cls)[0]
+    known, plan = _plan(cls)
     faults: list[RecordError] = []
-    for key in props:
-        if key not in by_prop and key not in DERIVED_PROPERTIES and not key.startswith("_"):
-            if key in cls.ALIASES.values():  # the attribute name where the file uses an alias
-                continue
-            faults.append(
-                RecordError(f"unknown property for a {cls.RECORD_TYPE}", record=label, field=key)
-            )
+    if not known.issuperset(props):
+        for key in props:
+            if key not in known and not key.startswith("_"):
+                faults.append(
+                    RecordError(
+                        f"unknown property for a {cls.RECORD_TYPE}", record=label, field=key
+                    )
+                )
     kwargs: dict[str, Any] = {}
-    for prop, f in by_prop.items():
+    for prop, name, other, read, f in plan:
         value = props.get(prop)
-        if value is None and prop != f.name:
-            value = props.get(f.name)
+        if value is None and other is not None:
+            value = props.get(other)
         if value is None or value == "" or (f.many and value == []):
-            if f.name == "review_status":
-                kwargs[f.name] = cls.DEFAULT_REVIEW
+            if name == "review_status":
+                kwargs[name] = cls.DEFAULT_REVIEW
             elif f.required:
                 faults.append(RecordError("is required", record=label, field=prop))
             continue
         try:
-            kwargs[f.name] = _FAST[(f.kind, f.many)](value)
+            kwargs[name] = read(value)
         except Exception:  # anything unusual: the exact reader converts it or names the fault
             try:
                 kwargs[f.name] = _convert(f, value, label, prop)
@@ -166,6 +167,21 @@ def build_record(
     rec = cls(**kwargs, geometry=geometry)
     _check_rules(rec, label)
     return rec
+
+
+@cache
+def _plan(cls: type) -> tuple[frozenset[str], tuple[tuple[str, str, str | None, Any, _Field], ...]]:
+    """(the properties a ``cls`` may carry, and per field: its property, attribute, the
+    attribute's name when the file may use it instead, its fast reader, the field)."""
+    by_prop = _props_of(cls)[0]
+    known = (
+        frozenset(by_prop) | DERIVED_PROPERTIES | frozenset(getattr(cls, "ALIASES", {}).values())
+    )
+    plan = tuple(
+        (prop, f.name, f.name if prop != f.name else None, _FAST[(f.kind, f.many)], f)
+        for prop, f in by_prop.items()
+    )
+    return known, plan
 
 
 class _FastReaders(dict):

@@ -454,17 +454,12 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                     if key not in known
                 )
             )
-            if new_entities:
-                # one writer at a time: the new rows take the next pks, given here
-                first = conn.exec_driver_sql("SELECT COALESCE(MAX(pk), 0) FROM entity").scalar()
-                keys_of = {key: first + 1 + i for i, key in enumerate(new_entities)}
-                executemany(
-                    conn,
-                    "INSERT INTO entity (pk, record_type, record_id) VALUES (?, ?, ?)",
-                    [(pk, t, i) for (t, i), pk in keys_of.items()],
-                )
-                known.update(keys_of)
+            # one writer at a time: the new rows take the next pks, given here
+            first = conn.exec_driver_sql("SELECT COALESCE(MAX(pk), 0) FROM entity").scalar()
+            keys_of = {key: first + 1 + i for i, key in enumerate(new_entities)}
+            known.update(keys_of)
             base = conn.exec_driver_sql("SELECT COALESCE(MAX(pk), 0) FROM record_version").scalar()
+            head = newest_audit_event(conn)
             fresh = (
                 _fresh_accounts(versions, known, base, now[:10])
                 if dialect_of(conn).name == "sqlite"
@@ -473,8 +468,12 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
             accounting = start_accounts(fresh, alongside=True) if fresh is not None else None
             touched: set[int] = set()
             hazards: set[int] = set()
-            head = newest_audit_event(conn)
-            with inserting(conn) as inserts:
+            with inserting(conn, bulk=len(versions) >= _BULK) as inserts:
+                inserts.add(
+                    "entity",
+                    ("pk", "record_type", "record_id"),
+                    [(pk, t, i) for (t, i), pk in keys_of.items()],
+                )
                 for a in range(0, len(versions), _CHUNK):
                     head = self._write_chunk(
                         inserts,
@@ -489,12 +488,12 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                         touched,
                         hazards,
                     )
+                if fresh is not None and accounting is not None:
+                    write_accounts(inserts, fresh, accounting.result())
             _update_current(conn, touched)
             remember_answers(conn, remember, if_new=False)
             keep_field_returns(conn, field_returns, actor, now)
-            if fresh is not None and accounting is not None:
-                write_accounts(conn, fresh, accounting.result())
-            else:
+            if accounting is None:
                 # a new version of an activity may have moved it to another hazard: the
                 # hazards of its earlier versions need their accounts redone too
                 refresh(conn, hazards | _activity_parents(conn, touched))

@@ -23,7 +23,7 @@ from clearfield.domain.accounting import HazardRelease, Release, account_hazards
 from clearfield.domain.enums import ActivityKind, ReviewStatus
 from clearfield.store.dialect import dialect_of
 from clearfield.store.postgis_accounts import refresh_in_postgis
-from clearfield.store.sql_batches import executemany, temp_table
+from clearfield.store.sql_batches import Inserts, inserting, temp_table
 
 __all__ = [
     "PARALLEL_FROM",
@@ -73,15 +73,16 @@ def refresh(conn: Connection, hazard_pks: set[int], progress: Any = None) -> Non
         [(row[0], row[1], g) for row, g in zip(hz, hazard_geoms, strict=True)],
         [(*row[:6], g) for row, g in zip(acts, act_geoms, strict=True)],
     )
-    write_accounts(conn, work, start_accounts(work, progress).result())
+    results = start_accounts(work, progress).result()
+    with inserting(conn, bulk=len(work.hazards) >= PARALLEL_FROM) as inserts:
+        write_accounts(inserts, work, results)
 
 
-def write_accounts(conn: Connection, work: AccountInput, results: list[HazardRelease]) -> None:
+def write_accounts(inserts: Inserts, work: AccountInput, results: list[HazardRelease]) -> None:
     """Insert the accounts :func:`start_accounts` made of ``work`` (old ones already gone)."""
-    executemany(
-        conn,
-        "INSERT INTO hazard_account (entity_pk, version_pk, hazard_m2, cancelled_m2, reduced_m2, "
-        "cleared_m2, remaining_m2, outside_m2) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    inserts.add(
+        "hazard_account",
+        _HAZARD_ACCOUNT,
         [
             (
                 h[0],
@@ -113,12 +114,28 @@ def write_accounts(conn: Connection, work: AccountInput, results: list[HazardRel
                 org,
             )
         )
-    executemany(
-        conn,
-        "INSERT INTO release_account (activity_pk, hazard_pk, category, released_m2, outside_m2, "
-        "end_date, organisation) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        rel_rows,
-    )
+    inserts.add("release_account", _RELEASE_ACCOUNT, rel_rows)
+
+
+_HAZARD_ACCOUNT = (
+    "entity_pk",
+    "version_pk",
+    "hazard_m2",
+    "cancelled_m2",
+    "reduced_m2",
+    "cleared_m2",
+    "remaining_m2",
+    "outside_m2",
+)
+_RELEASE_ACCOUNT = (
+    "activity_pk",
+    "hazard_pk",
+    "category",
+    "released_m2",
+    "outside_m2",
+    "end_date",
+    "organisation",
+)
 
 
 PARALLEL_FROM = 20_000  # hazards; below this, starting worker processes costs more than it saves

@@ -89,7 +89,7 @@ class Inserts:
             future.result()
 
 
-_ROWS_PER_STATEMENT = 1_000
+_ROWS_PER_STATEMENT = 10_000
 
 
 @cache
@@ -109,10 +109,11 @@ def _execute(driver: Any, sql: str, params: tuple[Any, ...]) -> None:
 
 
 @contextmanager
-def inserting(conn: Connection) -> Iterator[Inserts]:
+def inserting(conn: Connection, *, bulk: bool = True) -> Iterator[Inserts]:
     """A block whose inserts have all run when it ends (after a failure in the block, the
-    ones not yet started are dropped and the running one is waited for)."""
-    if dialect_of(conn).name != "sqlite":
+    ones not yet started are dropped and the running one is waited for). Not ``bulk``
+    (a few rows): in the caller's thread, which costs less than starting one."""
+    if not bulk or dialect_of(conn).name != "sqlite":
         yield Inserts(conn, None)
         return
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clearfield-inserts")
