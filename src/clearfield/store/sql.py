@@ -12,10 +12,12 @@ none of them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -520,33 +522,42 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
         rows, boxes, audits, flags = [], [], [], []
         geoms = [nv.record.geometry for nv in chunk]
         bounds = _outward_float32(shapely.bounds(np.asarray(geoms, dtype=object))).tolist()
+        day = now[:10]
         for i, nv in enumerate(chunk):
             rec = nv.record
             rtype = rec.RECORD_TYPE
+            kinds, parent_field, parent_type, has_org, has_district = _row_plan(type(rec))
             pk = base + 1 + a + i
             epk = known[(rtype, rec.id)]
             props = dict(nv.properties) if nv.properties else record_values(rec)
-            for k in ("id", "review_status", "rejection_reason"):
-                props.pop(k, None)
-            parent_field = _PARENT.get(rtype)
+            props.pop("id", None)
+            props.pop("review_status", None)
+            props.pop("rejection_reason", None)
             parent_id = getattr(rec, parent_field) if parent_field else None
-            parent = known.get((_PARENT_TYPE[parent_field], parent_id)) if parent_id else None
+            parent = known.get((parent_type, parent_id)) if parent_id else None
+            kind = None
+            for name in kinds:
+                value = getattr(rec, name)
+                if value is not None:
+                    kind = str(value)
+                    break
             single = nv.version == 1
             text = orjson.dumps(props).decode()
+            status = rec.review_status
             rows.append(
                 (
                     pk,
                     epk,
                     nv.version,
-                    _iso(nv.info_date) or now[:10],
+                    day if nv.info_date is None else nv.info_date.isoformat(),
                     now,
-                    rec.review_status.value,
+                    status.value,
                     rec.rejection_reason,
                     int(single),
-                    int(single and rec.counts),
-                    _kind(rec),
-                    getattr(rec, "organisation", None),
-                    getattr(rec, "district", None),
+                    int(single and status is ReviewStatus.APPROVED),
+                    kind,
+                    rec.organisation if has_org else None,  # type: ignore[attr-defined]
+                    rec.district if has_district else None,  # type: ignore[attr-defined]
                     parent,
                     text,
                     nv.wkb
@@ -564,7 +575,7 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                 touched.add(epk)
             if rtype == "hazard":
                 hazards.add(epk)
-            elif rtype == "activity" and parent is not None:
+            elif parent is not None and rtype == "activity":
                 hazards.add(parent)
             audits.append(
                 (
@@ -579,7 +590,8 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                     f"{source}; {nv.repair_note}" if nv.repair_note else source,
                 )
             )
-            flags.extend((pk, code, msg, None, now) for code, msg in nv.flags)
+            if nv.flags:
+                flags.extend((pk, code, msg, None, now) for code, msg in nv.flags)
         inserts.add("record_version", _VERSION_COLUMNS, rows)
         inserts.add("record_bbox", ("pk", "minx", "maxx", "miny", "maxy"), boxes)
         chained = chain_audit_events(head, audits)
@@ -712,6 +724,23 @@ def _outward_float32(bounds: np.ndarray) -> np.ndarray:
         low = np.where(low.astype(np.float64) > bounds[:, :2], np.nextafter(low, np.float32(-np.inf)), low)  # fmt: skip
         high = np.where(high.astype(np.float64) < bounds[:, 2:], np.nextafter(high, np.float32(np.inf)), high)  # fmt: skip
     return np.hstack([low, high]).astype(np.float64)
+
+
+@cache
+def _row_plan(cls: type[Record]) -> tuple[tuple[str, ...], str | None, str | None, bool, bool]:
+    """What a version row takes from a record of ``cls``: the fields its ``kind`` comes
+    from (the first set one, as :func:`_kind`), its parent field and the parent's type,
+    and whether it has an organisation and a district."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    kinds = ("kind", "status" if cls.RECORD_TYPE == "hazard" else "", "team_kind", "category")
+    parent_field = _PARENT.get(cls.RECORD_TYPE)
+    return (
+        tuple(k for k in kinds if k and k in names),
+        parent_field,
+        _PARENT_TYPE[parent_field] if parent_field else None,
+        "organisation" in names,
+        "district" in names,
+    )
 
 
 def _kind(rec: Record) -> str | None:
