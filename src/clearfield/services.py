@@ -7,12 +7,15 @@ written, in one transaction. A file with one bad record writes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import typing
 from collections import defaultdict
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -155,8 +158,9 @@ def content_hash(
     values = dict(record_values(rec) if values is None else values)
     values.pop("review_status", None)
     values.pop("rejection_reason", None)
-    for name, value in values.items():  # lists of categories or texts: order carries nothing
-        if isinstance(value, tuple) and value and isinstance(value[0], str):
+    for name in _text_lists(type(rec)):  # lists of categories or texts: order carries nothing
+        value = values.get(name)
+        if value:
             values[name] = sorted(value)
     h = hashlib.sha256(orjson.dumps(values, option=orjson.OPT_SORT_KEYS))
     if rec.geometry is not None:
@@ -165,6 +169,22 @@ def content_hash(
 
 
 _BULK = 10_000  # records in one import from which it is a bulk load
+
+
+@cache
+def _text_lists(cls: type[Record]) -> tuple[str, ...]:
+    """The fields of ``cls`` that hold a list of texts or categories (Casualty lists are not)."""
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        for arg in (tp, *typing.get_args(tp)):  # (a tuple, or a tuple or None)
+            if typing.get_origin(arg) is tuple:
+                item = typing.get_args(arg)[0]
+                if isinstance(item, type) and issubclass(item, str):
+                    out.append(f.name)
+                break
+    return tuple(out)
 
 
 @collector_paused()
