@@ -9,8 +9,9 @@ objects form cycles that must be freed early, so bulk work pauses the collector.
 
 Turned back on, the collector would walk every object made during the pause at the next
 allocation (they are all "young"): 1.3 s after reading a 280 MB file. So the pause ends
-by counting them as old (``gc.freeze`` then ``gc.unfreeze``: both O(1)); the next full
-collection, which comes when the old generation has grown by a quarter, sees them.
+by counting them as old (``gc.freeze`` then ``gc.unfreeze``: both O(1)), where only a
+full collection looks at them. (This also unfreezes what a host froze on purpose, which
+Clearfield's own processes never do.)
 """
 
 from __future__ import annotations

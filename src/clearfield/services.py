@@ -12,7 +12,6 @@ import hashlib
 import typing
 from collections import defaultdict
 from collections.abc import Callable, Collection, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -168,9 +167,6 @@ def content_hash(
     return h.hexdigest()
 
 
-_BULK = 10_000  # records in one import from which it is a bulk load
-
-
 @cache
 def _text_lists(cls: type[Record]) -> tuple[str, ...]:
     """The fields of ``cls`` that hold a list of texts or categories (Casualty lists are not)."""
@@ -237,23 +233,13 @@ def import_features(
         by_type[item[1].RECORD_TYPE].append(item)
     errors += _check_references(store, by_type, _ids_in_file(features))
     report = ImportReport(source=source)
+    versions = _resolve_versions(store, by_type, today, report, errors, corrections)
+    if errors:
+        errors.sort(key=lambda e: feature_index(e))
+        raise ImportRejected(source, errors)
     if progress is not None:
         progress("checking data quality", 0, 1)
-    # the quality checks are mostly GEOS, which lets go of the interpreter: in a bulk
-    # load they run on a second core while the versions are worked out
-    with ThreadPoolExecutor(1, thread_name_prefix="clearfield-quality") as pool:
-        checked = pool.submit(_quality, store, by_type) if len(parsed) >= _BULK else None
-        versions = _resolve_versions(store, by_type, today, report, errors, corrections)
-        if errors:
-            errors.sort(key=lambda e: feature_index(e))
-            raise ImportRejected(source, errors)
-        found = _quality(store, by_type) if checked is None else checked.result()
-    for nv in versions:
-        area, flags = found.get(id(nv.record), (None, ()))
-        nv.area_m2 = area
-        for code, message in flags:
-            nv.flags.append((code, message))
-            report.flags.append(f"{nv.record.RECORD_TYPE} {nv.record.id}: {code}: {message}")
+    _quality(store, versions, report)
     if progress is not None:
         progress("writing", 0, 1)
     answers = remember(report) if remember is not None else ()
@@ -420,24 +406,24 @@ def _resolve_versions(
     return out
 
 
-def _quality(
-    store: Store, by_type: dict[str, list[tuple[int, Record, str | None]]]
-) -> dict[int, tuple[float | None, list[tuple[str, str]]]]:
-    """Geocheck-style flags and areas of the file's records, by ``id(record)``: those of
-    the records that become versions are kept with them."""
-    out: dict[int, tuple[float | None, list[tuple[str, str]]]] = {}
+def _quality(store: Store, versions: list[NewVersion], report: ImportReport) -> None:
+    """Attach geocheck-style flags and areas to the versions about to be written."""
+    by_type: dict[str, list[NewVersion]] = defaultdict(list)
+    for nv in versions:
+        if nv.record.geometry is not None:
+            by_type[nv.record.RECORD_TYPE].append(nv)
     extent = store.extent_sample()
-    for rtype, parsed in by_type.items():
-        records = [rec for _, rec, _ in parsed if rec.geometry is not None]
-        if not records:
-            continue
-        geoms = [rec.geometry for rec in records]
-        ids = [rec.id for rec in records]
+    for rtype, items in by_type.items():
+        geoms = [nv.record.geometry for nv in items]
+        ids = [nv.record.id for nv in items]
         arr = np.asarray(geoms, dtype=object)
-        polygonal = records[0].GEOMETRY_REQUIRED and "Polygon" in records[0].GEOMETRY
-        areas = area_m2(arr).tolist() if polygonal else [None] * len(records)
+        polygonal = items[0].record.GEOMETRY_REQUIRED and "Polygon" in items[0].record.GEOMETRY
+        if polygonal:
+            areas = area_m2(arr)
+            for nv, a in zip(items, areas, strict=True):
+                nv.area_m2 = float(a)
         mine = set(ids)
-        if len(records) > 1_000:  # a bulk load: one window over the whole file
+        if len(items) > 1_000:  # a bulk load: one window over the whole file
             near = store.geometries_near(rtype, tuple(shapely.total_bounds(arr)))  # type: ignore[arg-type]
         else:  # a field return: only what lies around each record
             boxes = [tuple(b) for b in shapely.bounds(arr).tolist()]
@@ -450,21 +436,22 @@ def _quality(
         flags += quality.long_segments(geoms)
         flags += quality.swapped_coordinates(geoms, extent)
         if rtype == "hazard":
-            flags += quality.large_hazards(geoms, areas)
+            flags += quality.large_hazards(geoms, [nv.area_m2 for nv in items])
             flags += quality.overlaps(geoms, ids, [g for _, g in near], [rid for rid, _ in near])
         if rtype == "activity":
-            hazards = {rec.id: rec.geometry for _, rec, _ in by_type.get("hazard", ())}
-            parent_ids = [rec.hazard_id for rec in records]  # type: ignore[attr-defined]
-            missing = set(parent_ids) - hazards.keys()
+            hazards = {
+                nv.record.id: nv.record.geometry
+                for nv in versions
+                if nv.record.RECORD_TYPE == "hazard"
+            }
+            missing = {nv.record.hazard_id for nv in items} - hazards.keys()  # type: ignore[attr-defined]
             if missing:
                 hazards.update(store.current_geometries("hazard", missing))
+            parent_ids = [nv.record.hazard_id for nv in items]  # type: ignore[attr-defined]
             flags += quality.outside_parent(geoms, [hazards.get(h) for h in parent_ids], parent_ids)
-        found: list[list[tuple[str, str]]] = [[] for _ in records]
         for i, code, message in flags:
-            found[i].append((code, message))
-        for rec, area, its in zip(records, areas, found, strict=True):
-            out[id(rec)] = (area, its)
-    return out
+            items[i].flags.append((code, message))
+            report.flags.append(f"{rtype} {ids[i]}: {code}: {message}")
 
 
 def review(

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 import shapely
+import sqlalchemy
 from shapely import box
 
 from clearfield import services
@@ -233,9 +234,8 @@ def _bulk_everywhere(monkeypatch) -> None:
     import clearfield.store.sql_accounts as accounts
     import clearfield.store.sql_batches as batches
 
-    monkeypatch.setattr(services, "_BULK", 50)
     monkeypatch.setattr(sql, "_BULK", 50)
-    monkeypatch.setattr(sql, "_CHUNK", 97)
+    monkeypatch.setattr(sql, "_WRITE_CHUNK", 97)
     monkeypatch.setattr(batches, "_ROWS_PER_STATEMENT", 7)
     monkeypatch.setattr(accounts, "PARALLEL_FROM", 1)
     monkeypatch.setattr(accounts, "_CHUNK", 40)
@@ -257,6 +257,7 @@ _STABLE = {  # every column but the times of writing and the hashes that cover t
 def test_a_bulk_write_stores_what_a_small_one_does(tmp_path, monkeypatch):
     """The same scenario written the plain way and the bulk way gives the same rows, an
     intact audit chain, and accounts equal to those recomputed from the rows."""
+    import clearfield.store.sql_accounts as accounts_module
     from clearfield.scenario import generate
     from clearfield.store.audit_chain import verify
 
@@ -271,44 +272,54 @@ def test_a_bulk_write_stores_what_a_small_one_does(tmp_path, monkeypatch):
         assert bulk.query(sql) == plain.query(sql), table
     assert len(bulk.query("SELECT * FROM hazard_account")) == 250
     assert verify(bulk).intact
-    accounts = bulk.query("SELECT * FROM release_account ORDER BY 1")
+    accounts = [bulk.query(f"SELECT * FROM {t} ORDER BY 1") for t in ("hazard_account", "release_account")]  # fmt: skip
+    monkeypatch.setattr(accounts_module, "PARALLEL_FROM", 10**9)  # recomputed in this process
     bulk.refresh_accounts()
-    assert bulk.query("SELECT * FROM release_account ORDER BY 1") == accounts
+    assert [bulk.query(f"SELECT * FROM {t} ORDER BY 1") for t in ("hazard_account", "release_account")] == accounts  # fmt: skip
     plain.close()
     bulk.close()
 
 
-@pytest.mark.parametrize("where", ["inserting thread", "building rows"])
+@pytest.mark.parametrize(
+    "where", ["abort in the thread", "rollback in the thread", "building rows"]
+)
 def test_a_bulk_write_failing_midway_leaves_nothing(tmp_path, monkeypatch, where):
-    """A fault after some chunks were inserted, in the inserting thread (a trigger) or
-    while the next rows are built, rolls the whole write back."""
+    """A fault after some chunks were inserted (a statement refused in the inserting
+    thread, one that makes SQLite roll the transaction back, or one while the next rows
+    are built) leaves the store as it was, says so as a store error, and leaves no
+    accounting worker behind."""
+    import multiprocessing
+
     import clearfield.store.sql as sql
     from clearfield.scenario import generate
+    from clearfield.store.audit_chain import verify
 
     features = generate(scale=0.05, seed=3).features
     store = SQLiteStore.open(f"sqlite:///{tmp_path / 'bulk.db'}")
     services.import_features(store, features[:40], source="s", actor="t")
-    before = dump(store)
     _bulk_everywhere(monkeypatch)
-    if where == "inserting thread":
-        victim = features[400]["properties"]["id"]
-        with store.engine.begin() as conn:
-            conn.exec_driver_sql(
-                "CREATE TRIGGER boom BEFORE INSERT ON audit_event "
-                f"WHEN NEW.record_id = '{victim}' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
-            )
-        before = dump(store)
-    else:
+    if where == "building rows":
         chained = sql.chain_audit_events
 
         def fail_on_the_fourth(head, rows, calls=[]):  # noqa: B006 (counts the calls)
             calls.append(1)
             if len(calls) == 4:
-                raise OSError("disk on fire")
+                raise StoreError("disk on fire")
             return chained(head, rows)
 
         monkeypatch.setattr(sql, "chain_audit_events", fail_on_the_fourth)
-    with pytest.raises(Exception, match="disk on fire"):
+    else:
+        victim = features[400]["properties"]["id"]
+        how = "ABORT" if where.startswith("abort") else "ROLLBACK"
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "CREATE TRIGGER boom BEFORE INSERT ON audit_event "
+                f"WHEN NEW.record_id = '{victim}' BEGIN SELECT RAISE({how}, 'disk on fire'); END"
+            )
+    before = dump(store)
+    with pytest.raises((StoreError, sqlalchemy.exc.DBAPIError), match="disk on fire"):
         services.import_features(store, features, source="s", actor="t")
     assert dump(store) == before
+    assert verify(store).intact
+    assert multiprocessing.active_children() == []
     store.close()

@@ -468,37 +468,46 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                 else None
             )
             accounting = start_accounts(fresh, alongside=True) if fresh is not None else None
-            touched: set[int] = set()
-            hazards: set[int] = set()
-            with inserting(conn, bulk=len(versions) >= _BULK) as inserts:
-                inserts.add(
-                    "entity",
-                    ("pk", "record_type", "record_id"),
-                    [(pk, t, i) for (t, i), pk in keys_of.items()],
-                )
-                for a in range(0, len(versions), _CHUNK):
-                    head = self._write_chunk(
-                        inserts,
-                        versions,
-                        a,
-                        base,
-                        known,
-                        now,
-                        actor,
-                        source,
-                        head,
-                        touched,
-                        hazards,
+            try:
+                touched: set[int] = set()
+                hazards: set[int] = set()
+                with inserting(conn, bulk=len(versions) >= _BULK) as inserts:
+                    inserts.add(
+                        "entity",
+                        ("pk", "record_type", "record_id"),
+                        [(pk, t, i) for (t, i), pk in keys_of.items()],
                     )
-                if fresh is not None and accounting is not None:
-                    write_accounts(inserts, fresh, accounting.result())
-            _update_current(conn, touched)
-            remember_answers(conn, remember, if_new=False)
-            keep_field_returns(conn, field_returns, actor, now)
-            if accounting is None:
-                # a new version of an activity may have moved it to another hazard: the
-                # hazards of its earlier versions need their accounts redone too
-                refresh(conn, hazards | _activity_parents(conn, touched))
+                    marks: list[int] = []
+                    for a in range(0, len(versions), _WRITE_CHUNK):
+                        # run at most two chunks ahead of the inserts: rows wait in memory
+                        marks.append(inserts.added)
+                        if len(marks) > 2:
+                            inserts.wait(through=marks[-3])
+                        head = self._write_chunk(
+                            inserts,
+                            versions,
+                            a,
+                            base,
+                            known,
+                            now,
+                            actor,
+                            source,
+                            head,
+                            touched,
+                            hazards,
+                        )
+                    if fresh is not None and accounting is not None:
+                        write_accounts(inserts, fresh, accounting.result())
+                _update_current(conn, touched)
+                remember_answers(conn, remember, if_new=False)
+                keep_field_returns(conn, field_returns, actor, now)
+                if accounting is None:
+                    # a new version of an activity may have moved it to another hazard: the
+                    # hazards of its earlier versions need their accounts redone too
+                    refresh(conn, hazards | _activity_parents(conn, touched))
+            finally:
+                if accounting is not None:
+                    accounting.close()
             if len(versions) >= _BULK:
                 self._bulk_written(conn)
 
@@ -516,9 +525,9 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
         touched: set[int],
         hazards: set[int],
     ) -> tuple[int, str]:
-        """Queue the rows of ``versions[a:a + _CHUNK]`` (pks from ``base + 1 + a``) and
+        """Queue the rows of ``versions[a:a + _WRITE_CHUNK]`` (pks from ``base + 1 + a``) and
         their audit events after ``head``; return the new head of the audit chain."""
-        chunk = versions[a : a + _CHUNK]
+        chunk = versions[a : a + _WRITE_CHUNK]
         rows, boxes, audits, flags = [], [], [], []
         geoms = [nv.record.geometry for nv in chunk]
         bounds = _outward_float32(shapely.bounds(np.asarray(geoms, dtype=object))).tolist()
@@ -707,7 +716,7 @@ _VERSION_COLUMNS = (
 
 
 _BULK = 10_000  # versions in one write from which it counts as a bulk load
-_CHUNK = 50_000  # versions whose rows are built while the ones before them are inserted
+_WRITE_CHUNK = 10_000  # versions whose rows are built while the ones before them are inserted
 AUDIT_COLUMNS = (*HASHED_COLUMNS, "hash")
 _CHUNK = 5_000  # rows read at a time by ``records``
 

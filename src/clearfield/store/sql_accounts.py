@@ -197,9 +197,15 @@ class Accounting:
                 if self._progress is not None:
                     self._progress(b, n)
         finally:
-            if self._pool is not None:
-                self._pool.shutdown(cancel_futures=True)
+            self.close()
         return results
+
+    def close(self) -> None:
+        """Stop the workers (those not started are dropped): after :meth:`result`, or
+        when the write they served failed."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
 
 def start_accounts(

@@ -8,15 +8,18 @@ writing the pattern again.
 from __future__ import annotations
 
 import sqlite3
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from functools import cache
+from functools import lru_cache
 from itertools import chain
 from typing import Any
 
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
+from clearfield.errors import StoreError
 from clearfield.store.dialect import dialect_of
 
 BATCH = 50_000
@@ -54,12 +57,15 @@ class Inserts:
     On SQLite, many rows go in one statement (``VALUES (…), (…), …``), which runs whole
     without the interpreter lock: inserted row by row, the thread would wait for the
     lock after every row while the caller holds it, and hardly overlap its work at all.
-    Other stores insert in the caller's thread.
+    After a failure nothing more runs (SQLite may have rolled the transaction back, and
+    what came after would commit on its own). Other stores insert in the caller's thread.
     """
 
     def __init__(self, conn: Connection, pool: ThreadPoolExecutor | None) -> None:
         self._conn, self._pool = conn, pool
-        self._futures: list[Future[None]] = []
+        self._futures: deque[Future[None]] = deque()
+        self._added = self._waited = 0
+        self._failed: BaseException | None = None
         self._driver: Any = None
         self._params = 999  # SQLite's smallest limit of parameters in one statement
         if pool is not None:
@@ -80,32 +86,51 @@ class Inserts:
             batch = rows[start : start + per]
             sql = _many_rows(table, tuple(columns), len(batch))
             params = tuple(chain.from_iterable(batch))
-            self._futures.append(self._pool.submit(_execute, self._driver, sql, params))
+            self._futures.append(self._pool.submit(self._execute, sql, params))
+            self._added += 1
 
-    def wait(self) -> None:
-        """Until every insert added has run; the first failure is raised."""
-        futures, self._futures = self._futures, []
-        for future in futures:
+    @property
+    def added(self) -> int:
+        """How many statements were added so far (a mark for :meth:`wait`)."""
+        return self._added
+
+    def wait(self, through: int | None = None) -> None:
+        """Until the statements added before mark ``through`` (all, by default) have run;
+        the first failure is raised."""
+        end = self._added if through is None else through
+        while self._waited < end and self._futures:
+            future = self._futures.popleft()
+            self._waited += 1
             future.result()
+
+    def _execute(self, sql: str, params: tuple[Any, ...]) -> None:
+        if self._failed is not None:
+            return  # (the failure is raised by wait)
+        try:
+            if not self._driver.in_transaction:  # SQLite rolled it back (a full disk, …)
+                raise StoreError("the write transaction ended before its rows were all written")
+            cur = self._driver.cursor()
+            try:
+                cur.execute(sql, params)
+            finally:
+                cur.close()
+        except sqlite3.Error as exc:  # as SQLAlchemy would have raised it, for the store
+            self._failed = DBAPIError.instance(sql[:200], None, exc, sqlite3.Error)
+            raise self._failed from exc
+        except BaseException as exc:
+            self._failed = exc
+            raise
 
 
 _ROWS_PER_STATEMENT = 10_000
 
 
-@cache
+@lru_cache(maxsize=64)
 def _many_rows(table: str, columns: tuple[str, ...], n: int) -> str:
     """One INSERT of ``n`` rows (the same text object each time: the driver's statement
     cache finds it by hash)."""
     one = f"({', '.join('?' * len(columns))})"
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * n)}"
-
-
-def _execute(driver: Any, sql: str, params: tuple[Any, ...]) -> None:
-    cur = driver.cursor()
-    try:
-        cur.execute(sql, params)
-    finally:
-        cur.close()
 
 
 @contextmanager
