@@ -19,7 +19,7 @@ import numpy as np
 import shapely
 from sqlalchemy.engine import Connection
 
-from clearfield.domain.accounting import HazardRelease, Release, account_hazards
+from clearfield.domain.accounting import ACCOUNT_FIELDS, HazardRelease, Release, account_hazards
 from clearfield.domain.enums import ActivityKind, ReviewStatus
 from clearfield.store.dialect import dialect_of
 from clearfield.store.postgis_accounts import refresh_in_postgis
@@ -117,16 +117,7 @@ def write_accounts(inserts: Inserts, work: AccountInput, results: list[HazardRel
     inserts.add("release_account", _RELEASE_ACCOUNT, rel_rows)
 
 
-_HAZARD_ACCOUNT = (
-    "entity_pk",
-    "version_pk",
-    "hazard_m2",
-    "cancelled_m2",
-    "reduced_m2",
-    "cleared_m2",
-    "remaining_m2",
-    "outside_m2",
-)
+_HAZARD_ACCOUNT = ("entity_pk", "version_pk", *ACCOUNT_FIELDS)
 _RELEASE_ACCOUNT = (
     "activity_pk",
     "hazard_pk",
