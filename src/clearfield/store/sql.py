@@ -535,7 +535,7 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
         for i, nv in enumerate(chunk):
             rec = nv.record
             rtype = rec.RECORD_TYPE
-            kinds, parent_field, parent_type, has_org, has_district = _row_plan(type(rec))
+            _, parent_field, parent_type, has_org, has_district = _row_plan(type(rec))
             pk = base + 1 + a + i
             epk = known[(rtype, rec.id)]
             props = dict(nv.properties) if nv.properties else record_values(rec)
@@ -544,12 +544,6 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
             props.pop("rejection_reason", None)
             parent_id = getattr(rec, parent_field) if parent_field else None
             parent = known.get((parent_type, parent_id)) if parent_id else None
-            kind = None
-            for name in kinds:
-                value = getattr(rec, name)
-                if value is not None:
-                    kind = str(value)
-                    break
             single = nv.version == 1
             text = orjson.dumps(props).decode()
             status = rec.review_status
@@ -564,7 +558,7 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                     rec.rejection_reason,
                     int(single),
                     int(single and status is ReviewStatus.APPROVED),
-                    kind,
+                    _kind(rec),
                     rec.organisation if has_org else None,  # type: ignore[attr-defined]
                     rec.district if has_district else None,  # type: ignore[attr-defined]
                     parent,
@@ -753,8 +747,9 @@ def _row_plan(cls: type[Record]) -> tuple[tuple[str, ...], str | None, str | Non
 
 
 def _kind(rec: Record) -> str | None:
-    for name in ("kind", "status" if rec.RECORD_TYPE == "hazard" else "", "team_kind", "category"):
-        value = getattr(rec, name, None) if name else None
+    """The first set of the record's kind fields (see :func:`_row_plan`), as text."""
+    for name in _row_plan(type(rec))[0]:
+        value = getattr(rec, name)
         if value is not None:
             return str(value)
     return None
