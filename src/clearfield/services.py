@@ -237,13 +237,26 @@ def import_features(
     if errors:
         errors.sort(key=lambda e: feature_index(e))
         raise ImportRejected(source, errors)
-    if progress is not None:
-        progress("checking data quality", 0, 1)
-    _quality(store, versions, report)
-    if progress is not None:
-        progress("writing", 0, 1)
-    answers = remember(report) if remember is not None else ()
-    store.write(versions, actor=actor, source=source, remember=answers, field_returns=field_returns)
+    # a first load's accounts are computed in another process while quality is checked
+    ahead = store.account_ahead(versions)
+    try:
+        if progress is not None:
+            progress("checking data quality", 0, 1)
+        _quality(store, versions, report)
+        if progress is not None:
+            progress("writing", 0, 1)
+        answers = remember(report) if remember is not None else ()
+        store.write(
+            versions,
+            actor=actor,
+            source=source,
+            remember=answers,
+            field_returns=field_returns,
+            ahead=ahead,
+        )
+    finally:
+        if ahead is not None:
+            ahead.close()
     if progress is not None:
         progress("writing", 1, 1)
     return report

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import shapely
@@ -168,8 +169,8 @@ def test_an_empty_postgres_database_is_not_taken_for_a_programme(postgres):
 
 
 def test_parallel_accounting_equals_serial(tmp_path, monkeypatch):
-    """The embedded store's whole-programme recomputes fork workers; their accounts equal
-    the serial ones. (PostGIS accounts in SQL: tests/store/test_postgis_accounts.py.)"""
+    """The embedded store's whole-programme recomputes run worker processes; their
+    accounts equal the serial ones. (PostGIS accounts in SQL: tests/store/test_postgis_accounts.py.)"""
     import clearfield.store.sql_accounts as sqlite_store
     from clearfield.scenario import generate
 
@@ -229,7 +230,8 @@ def test_erasing_a_postgres_programme_leaves_the_rest_of_the_database(postgres):
 
 def _bulk_everywhere(monkeypatch) -> None:
     """Make a small write take the bulk path: rows built in chunks while a thread inserts
-    them a few per statement, and a first load's accounts computed by a forked worker."""
+    them a few per statement, and a first load's accounts computed by a worker process
+    started before the write."""
     import clearfield.store.sql as sql
     import clearfield.store.sql_accounts as accounts
     import clearfield.store.sql_batches as batches
@@ -265,8 +267,10 @@ def test_a_bulk_write_stores_what_a_small_one_does(tmp_path, monkeypatch):
     plain = SQLiteStore.open(f"sqlite:///{tmp_path / 'plain.db'}")
     services.import_features(plain, features, source="s", actor="t")
     _bulk_everywhere(monkeypatch)
+    workers = _count_workers(monkeypatch)
     bulk = SQLiteStore.open(f"sqlite:///{tmp_path / 'bulk.db'}")
     services.import_features(bulk, features, source="s", actor="t")
+    assert workers == [1]  # the accounts came from a worker process, started ahead
     for table, columns in _STABLE.items():
         sql = f"SELECT {columns} FROM {table} ORDER BY 1"
         assert bulk.query(sql) == plain.query(sql), table
@@ -288,8 +292,6 @@ def test_a_bulk_write_failing_midway_leaves_nothing(tmp_path, monkeypatch, where
     thread, one that makes SQLite roll the transaction back, or one while the next rows
     are built) leaves the store as it was, says so as a store error, and leaves no
     accounting worker behind."""
-    import multiprocessing
-
     import clearfield.store.sql as sql
     from clearfield.scenario import generate
     from clearfield.store.audit_chain import verify
@@ -321,5 +323,73 @@ def test_a_bulk_write_failing_midway_leaves_nothing(tmp_path, monkeypatch, where
         services.import_features(store, features, source="s", actor="t")
     assert dump(store) == before
     assert verify(store).intact
-    assert multiprocessing.active_children() == []
+    assert _accounting_workers() == []
     store.close()
+
+
+def _count_workers(monkeypatch) -> list[int]:
+    """Count the accounting worker processes started from now on (in a list of one)."""
+    import clearfield.store.sql_accounts as accounts
+
+    started = [0]
+
+    class Counted(accounts._Worker):
+        def __init__(self, *args, **kwargs):
+            started[0] += 1
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(accounts, "_Worker", Counted)
+    return started
+
+
+def test_a_first_load_whose_accounting_worker_fails_stores_nothing(tmp_path, monkeypatch):
+    """A worker process that cannot account (here: it cannot even start its module)
+    fails the write with the worker's reason; nothing is stored, no worker is left."""
+    import clearfield.store.sql_accounts as accounts
+    from clearfield.scenario import generate
+
+    store = SQLiteStore.open(f"sqlite:///{tmp_path / 'bulk.db'}")
+    before = dump(store)
+    _bulk_everywhere(monkeypatch)
+    monkeypatch.setattr(accounts, "_WORKER", "clearfield.store.no_such_worker")
+    features = generate(scale=0.05, seed=3).features
+    with pytest.raises(
+        StoreError, match=r"accounting failed in a worker process: .*no_such_worker"
+    ):
+        services.import_features(store, features, source="s", actor="t")
+    assert dump(store) == before
+    assert _accounting_workers() == []
+    store.close()
+
+
+def test_accounts_started_ahead_for_other_versions_are_not_used(tmp_path, monkeypatch):
+    """A write given accounts started for another list of versions computes its own."""
+    from clearfield.scenario import generate
+
+    _bulk_everywhere(monkeypatch)
+    workers = _count_workers(monkeypatch)
+    store = SQLiteStore.open(f"sqlite:///{tmp_path / 'bulk.db'}")
+    write = store.write
+    store.write = lambda versions, **kw: write(list(versions), **kw)  # the same, another list
+    services.import_features(store, generate(scale=0.05, seed=3).features, source="s", actor="t")
+    assert workers == [2]  # the one started ahead, unused, and the write's own
+    accounts = store.query("SELECT * FROM hazard_account ORDER BY 1")
+    store.refresh_accounts()
+    assert store.query("SELECT * FROM hazard_account ORDER BY 1") == accounts
+    assert len(accounts) == 250
+    assert _accounting_workers() == []
+    store.close()
+
+
+def _accounting_workers() -> list[int]:
+    """Pids of this process's children that run the accounting worker."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (proc / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue  # not a process, or gone meanwhile
+        if ppid == os.getpid() and b"clearfield.store.accounts_worker" in cmdline:
+            pids.append(int(proc.name))
+    return pids

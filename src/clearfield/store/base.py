@@ -154,6 +154,12 @@ class Store(Protocol):
     ) -> list[dict[str, Any]]: ...
 
     # writing
+    def account_ahead(self, versions: list[NewVersion]) -> Any:
+        """Start work that :meth:`write` of these ``versions`` will need (the accounts of
+        a first load) while the caller does its own; None when there is none. Pass it
+        to :meth:`write` and close it (``.close()``) when done, written or not."""
+        ...
+
     def write(
         self,
         versions: list[NewVersion],
@@ -161,6 +167,7 @@ class Store(Protocol):
         source: str,
         remember: Sequence[RememberedAnswer] = (),
         field_returns: Sequence[FieldReturn] = (),
+        ahead: Any = None,
     ) -> None: ...
 
     def review(

@@ -52,6 +52,7 @@ from clearfield.store.base import (
 from clearfield.store.dialect import dialect_of
 from clearfield.store.sql_accounts import (
     AccountInput,
+    AccountsAhead,
     refresh,
     start_accounts,
     write_accounts,
@@ -422,6 +423,22 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
 
     # --- writing --------------------------------------------------------------------------
 
+    def account_ahead(self, versions: list[NewVersion]) -> AccountsAhead | None:
+        """Start accounting a first load of these versions in a worker process before
+        :meth:`write` is called with them, so the accounts are computed while the caller
+        checks data quality and the rows are written. None when that gains nothing: a
+        small write, one that is not a first load (its accounts need stored rows), or
+        the server store (PostGIS accounts in SQL). :meth:`write` takes the accounts only
+        if its own input, read under the write lock, turns out the same."""
+        if len(versions) < _BULK or dialect_of(self.engine).name != "sqlite":
+            return None
+        order: dict[tuple[str, str], int] = {}  # keys numbered as write() will number them
+        for nv in versions:
+            order.setdefault((nv.record.RECORD_TYPE, nv.record.id), len(order) + 1)
+        today = _now()[:10]
+        work = _fresh_accounts(versions, order, 0, today)
+        return None if work is None else AccountsAhead.start(versions, today, work)
+
     def write(
         self,
         versions: list[NewVersion],
@@ -429,6 +446,7 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
         source: str,
         remember: Sequence[RememberedAnswer] = (),
         field_returns: Sequence[FieldReturn] = (),
+        ahead: AccountsAhead | None = None,
     ) -> None:
         """Store new versions, their audit events and flags, and refresh affected accounts.
 
@@ -436,6 +454,7 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
         the same transaction, so a submission is either stored with its answer or not at
         all (a key answered already refuses the whole write). ``field_returns``: the
         field submissions they came from (and those that made no record), likewise.
+        ``ahead``: what :meth:`account_ahead` started for these versions.
         """
         now = _now()
         keys = {(nv.record.RECORD_TYPE, nv.record.id) for nv in versions}
@@ -467,7 +486,13 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                 if dialect_of(conn).name == "sqlite"
                 else None
             )
-            accounting = start_accounts(fresh, alongside=True) if fresh is not None else None
+            accounting = None
+            if fresh is not None:
+                accounting = (
+                    ahead.accounting
+                    if ahead is not None and ahead.fits(versions, now[:10])
+                    else start_accounts(fresh, alongside=True)
+                )
             try:
                 touched: set[int] = set()
                 hazards: set[int] = set()
@@ -563,9 +588,7 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                     rec.district if has_district else None,  # type: ignore[attr-defined]
                     parent,
                     text,
-                    nv.wkb
-                    if nv.wkb is not None or rec.geometry is None
-                    else shapely.to_wkb(rec.geometry),
+                    _wkb(nv),
                     nv.area_m2,
                     nv.content_hash,
                     nv.repair_note,
@@ -827,6 +850,12 @@ def _check_unchanged(
             )
 
 
+def _wkb(nv: NewVersion) -> bytes | None:
+    """The geometry of a new version as stored (WKB)."""
+    geometry = nv.record.geometry
+    return nv.wkb if nv.wkb is not None or geometry is None else shapely.to_wkb(geometry)
+
+
 def _fresh_accounts(
     versions: list[NewVersion], known: dict[tuple[str, str], int], base: int, today: str
 ) -> AccountInput | None:
@@ -843,7 +872,7 @@ def _fresh_accounts(
             epk = known[("hazard", rec.id)]
             new_hazards.add(epk)
             if rec.counts:
-                hazards.append((epk, base + 1 + i, rec.geometry))
+                hazards.append((epk, base + 1 + i, _wkb(nv)))
     for nv in versions:
         rec = nv.record
         if rec.RECORD_TYPE != "activity" or not rec.hazard_id:  # type: ignore[attr-defined]
@@ -855,7 +884,7 @@ def _fresh_accounts(
             iso = _iso(nv.info_date) or today
             kind = _kind(rec)
             epk = known[("activity", rec.id)]
-            releases.append((parent, epk, rec.id, kind, iso, rec.organisation, rec.geometry))  # type: ignore[attr-defined]
+            releases.append((parent, epk, rec.id, kind, iso, rec.organisation, _wkb(nv)))  # type: ignore[attr-defined]
     hazards.sort(key=lambda h: h[0])  # (as they are read back: by entity pk)
     return AccountInput(hazards, releases)  # type: ignore[arg-type]
 

@@ -9,18 +9,25 @@ accounts never disagree with the records they come from.
 
 from __future__ import annotations
 
-import multiprocessing
+import contextlib
 import os
-from concurrent.futures import ProcessPoolExecutor
-from datetime import date
+import pickle
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple
 
-import numpy as np
-import shapely
 from sqlalchemy.engine import Connection
 
-from clearfield.domain.accounting import ACCOUNT_FIELDS, HazardRelease, Release, account_hazards
-from clearfield.domain.enums import ActivityKind, ReviewStatus
+import clearfield
+from clearfield.domain.accounting import ACCOUNT_FIELDS, HazardRelease
+from clearfield.domain.enums import ActivityKind
+from clearfield.errors import StoreError
+from clearfield.store.accounts_worker import ReleaseRow, account_chunk
 from clearfield.store.dialect import dialect_of
 from clearfield.store.postgis_accounts import refresh_in_postgis
 from clearfield.store.sql_batches import Inserts, inserting, temp_table
@@ -29,22 +36,22 @@ __all__ = [
     "PARALLEL_FROM",
     "AccountInput",
     "Accounting",
+    "AccountsAhead",
     "refresh",
     "start_accounts",
     "write_accounts",
 ]
 
 _KIND = {k.value: k for k in ActivityKind}
-_APPROVED = ReviewStatus.APPROVED
 
 
 class AccountInput(NamedTuple):
     """What accounting reads: the counted version of each hazard, ``(entity pk, version
-    pk, polygon)``, and the counted releases on them, ``(hazard pk, activity pk, activity
-    id, kind, end date, organisation, polygon)``."""
+    pk, polygon as WKB)``, and the counted releases on them, ``(hazard pk, activity pk,
+    activity id, kind, end date, organisation, polygon as WKB)``."""
 
-    hazards: list[tuple[int, int, Any]]
-    releases: list[tuple[int, int, str, str, str, str | None, Any]]
+    hazards: list[tuple[int, int, bytes]]
+    releases: list[tuple[int, int, str, str, str, str | None, bytes]]
 
 
 def refresh(conn: Connection, hazard_pks: set[int], progress: Any = None) -> None:
@@ -67,12 +74,7 @@ def refresh(conn: Connection, hazard_pks: set[int], progress: Any = None) -> Non
         "WHERE e.record_type = 'activity' AND v.is_counted = 1 "
         "AND v.parent_pk IN (SELECT pk FROM refresh)"
     ).all()
-    hazard_geoms = shapely.from_wkb([row[2] for row in hz])
-    act_geoms = shapely.from_wkb([row[6] for row in acts])
-    work = AccountInput(
-        [(row[0], row[1], g) for row, g in zip(hz, hazard_geoms, strict=True)],
-        [(*row[:6], g) for row, g in zip(acts, act_geoms, strict=True)],
-    )
+    work = AccountInput([tuple(row) for row in hz], [tuple(row) for row in acts])  # type: ignore[misc]
     results = start_accounts(work, progress).result()
     with inserting(conn, bulk=len(work.hazards) >= PARALLEL_FROM) as inserts:
         write_accounts(inserts, work, results)
@@ -130,61 +132,120 @@ _RELEASE_ACCOUNT = (
 
 
 PARALLEL_FROM = 20_000  # hazards; below this, starting worker processes costs more than it saves
-_CHUNK = 5_000
-_WORK: tuple[Any, list[list[Release]]] | None = None  # read by forked workers, never pickled
+_CHUNK = 5_000  # hazards a worker accounts at a time (and sends back in one piece)
+_WORKER = "clearfield.store.accounts_worker"
 
 
-def _account_slice(a: int, b: int) -> list[HazardRelease]:
-    assert _WORK is not None
-    hazards, releases = _WORK
-    return account_hazards(hazards[a:b], releases[a:b])
+class _Worker:
+    """One worker process (:mod:`~clearfield.store.accounts_worker`) and the chunks it
+    was given, whose accounts it sends back one chunk at a time."""
+
+    def __init__(self, chunks: list[tuple[list[bytes], list[list[ReleaseRow]]]]) -> None:
+        package_root = str(Path(clearfield.__file__).resolve().parents[1])
+        path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+        self._errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", _WORKER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._errors,
+            env={**os.environ, "PYTHONPATH": path},
+        )
+        work = pickle.dumps(chunks, protocol=pickle.HIGHEST_PROTOCOL)
+        # a thread feeds the worker and another takes its answers as they come: a pipe
+        # holds 64 KiB, so a worker whose answers wait unread stops working. Both spend
+        # their time in the pipe, without the interpreter lock.
+        self._answers: queue.SimpleQueue[list[HazardRelease] | None] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._send, args=(work,), daemon=True),
+            threading.Thread(target=self._receive, daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _send(self, work: bytes) -> None:
+        stdin = self._proc.stdin
+        assert stdin is not None
+        with contextlib.suppress(OSError):  # the worker died: its answers say why
+            stdin.write(work)
+        with contextlib.suppress(OSError):  # (closes the pipe even so)
+            stdin.close()
+
+    def _receive(self) -> None:
+        try:
+            while True:
+                self._answers.put(pickle.load(self._proc.stdout))  # type: ignore[arg-type]
+        except Exception:  # (EOFError at the end) no more answers: finished, or failed
+            self._answers.put(None)
+
+    def next(self) -> list[HazardRelease]:
+        """The accounts of the next chunk, waiting for them."""
+        answer = self._answers.get()
+        if answer is not None:
+            return answer
+        self._proc.wait()
+        self._errors.seek(0)
+        lines = self._errors.read().decode(errors="replace").strip().splitlines()
+        why = lines[-1] if lines else f"exit status {self._proc.returncode}"
+        raise StoreError(f"land release accounting failed in a worker process: {why}")
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+        for thread in self._threads:
+            thread.join()
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+        self._errors.close()
 
 
 class Accounting:
     """Accounts being computed: :meth:`result` waits for them.
 
-    Many hazards (a whole programme) are accounted by forked workers, which start at
-    once, so the caller can go on writing rows while they compute; they see the
-    geometries without copying them, return accounts only, and never touch the
-    database connection they inherit. Few hazards are accounted in :meth:`result`.
+    Many hazards (a whole programme, a first load) are accounted by worker processes,
+    which start at once, so the caller can go on writing rows while they compute; they
+    get the geometries as WKB and return accounts only. Few hazards are accounted in
+    :meth:`result`, in this process.
     """
 
     def __init__(
-        self, hazard_geoms: Any, releases: list[list[Release]], progress: Any, alongside: bool
+        self, hazards: list[bytes], releases: list[list[ReleaseRow]], progress: Any, alongside: bool
     ) -> None:
-        global _WORK
-        self._geoms, self._releases, self._progress = hazard_geoms, releases, progress
-        n = len(releases)
+        self._hazards, self._releases, self._progress = hazards, releases, progress
+        n = len(hazards)
         self._chunks = [(a, min(a + _CHUNK, n)) for a in range(0, n, _CHUNK)]
         cores = os.cpu_count() or 1
         # alongside the caller's own work, one core is the caller's; else one worker
         # alone would only add the cost of starting it
         workers = min(cores - 1 if alongside else cores, 4, len(self._chunks))
-        self._pool: ProcessPoolExecutor | None = None
-        self._futures: list[Any] = []
-        if (
-            n < PARALLEL_FROM
-            or workers < (1 if alongside else 2)
-            or "fork" not in multiprocessing.get_all_start_methods()
-        ):
+        self._workers: list[_Worker] = []
+        if n < PARALLEL_FROM or workers < (1 if alongside else 2) or not sys.executable:
             return
-        _WORK = (hazard_geoms, releases)
-        try:  # (with "fork", every worker is started at the first submit)
-            ctx = multiprocessing.get_context("fork")
-            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
-            self._futures = [self._pool.submit(_account_slice, a, b) for a, b in self._chunks]
-        finally:
-            _WORK = None
+        try:
+            for w in range(workers):  # chunk k goes to worker k % workers
+                mine = self._chunks[w::workers]
+                self._workers.append(_Worker([(hazards[a:b], releases[a:b]) for a, b in mine]))
+        except OSError:  # no process could be started: the accounts are computed here
+            self.close()
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def parallel(self) -> bool:
+        """Whether worker processes compute these accounts (else :meth:`result` does)."""
+        return bool(self._workers)
 
     def result(self) -> list[HazardRelease]:
-        n = len(self._releases)
+        n = len(self._hazards)
         results: list[HazardRelease] = []
         try:
             for k, (a, b) in enumerate(self._chunks):
-                if self._pool is None:
-                    results += account_hazards(self._geoms[a:b], self._releases[a:b])
+                if self._workers:
+                    results += self._workers[k % len(self._workers)].next()
                 else:
-                    results += self._futures[k].result()
+                    results += account_chunk(self._hazards[a:b], self._releases[a:b])
                 if self._progress is not None:
                     self._progress(b, n)
         finally:
@@ -192,11 +253,36 @@ class Accounting:
         return results
 
     def close(self) -> None:
-        """Stop the workers (those not started are dropped): after :meth:`result`, or
-        when the write they served failed."""
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
+        """Stop the workers: after :meth:`result`, or when the write they served failed."""
+        workers, self._workers = self._workers, []
+        for worker in workers:
+            worker.close()
+
+
+@dataclass
+class AccountsAhead:
+    """The accounts of a first load, started from the versions before they are written
+    (:meth:`SQLStore.account_ahead <clearfield.store.sql.SQLStore.account_ahead>`)."""
+
+    versions: list[Any]  # the very list the write must be given
+    count: int
+    today: str  # the date of writing that undated releases take as their end
+    accounting: Accounting
+
+    @classmethod
+    def start(cls, versions: list[Any], today: str, work: AccountInput) -> AccountsAhead | None:
+        accounting = start_accounts(work, alongside=True)
+        if not accounting.parallel:  # computed on demand: nothing to gain ahead
+            return None
+        return cls(versions, len(versions), today, accounting)
+
+    def fits(self, versions: list[Any], today: str) -> bool:
+        """Whether these accounts are those of writing ``versions`` on ``today``: the
+        same versions (their pks do not matter: accounts are per hazard, in order)."""
+        return versions is self.versions and len(versions) == self.count and today == self.today
+
+    def close(self) -> None:
+        self.accounting.close()
 
 
 def start_accounts(
@@ -205,10 +291,9 @@ def start_accounts(
     """Start accounting ``work``'s hazards against their releases; ``alongside``: the
     caller goes on working until it asks for the result (it keeps a core)."""
     index = {h[0]: i for i, h in enumerate(work.hazards)}
-    releases: list[list[Release]] = [[] for _ in work.hazards]
-    for parent, _, rid, kind, end, _, geom in work.releases:
+    releases: list[list[ReleaseRow]] = [[] for _ in work.hazards]
+    for parent, _, rid, kind, end, _, wkb in work.releases:
         i = index.get(parent)
         if i is not None:  # (a release on a hazard that does not count counts nowhere)
-            releases[i].append(Release(rid, _KIND[kind], date.fromisoformat(end), _APPROVED, geom))
-    geoms = np.asarray([h[2] for h in work.hazards], dtype=object)
-    return Accounting(geoms, releases, progress, alongside)
+            releases[i].append((rid, kind, end, wkb))
+    return Accounting([h[2] for h in work.hazards], releases, progress, alongside)
