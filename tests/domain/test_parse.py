@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -132,6 +133,27 @@ def test_batch_and_exact_geometry_readers_agree(geometry, repair):
         return
     assert not isinstance(batch, RecordError), f"batch rejected a good geometry: {batch}"
     assert batch.geometry.equals(exact.geometry)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(geometries, min_size=1, max_size=6))
+def test_a_batch_reads_each_geometry_as_the_exact_reader_does(batch_of):
+    """Several features at once (plain polygons are built from arrays, and one unusual
+    coordinate sends the whole batch through GEOS's reader): every feature gets what the
+    exact reader gives it, coordinate for coordinate."""
+    features = []
+    for k, geometry in enumerate(batch_of):
+        f = hazard(id=f"HA-{k}")
+        f["geometry"] = geometry
+        features.append(f)
+    for (_, batch, _), f in zip(parse_features(features), features, strict=True):
+        try:
+            exact, _ = parse_feature(f, index=1)
+        except RecordError:
+            assert isinstance(batch, RecordError)
+            continue
+        assert not isinstance(batch, RecordError), f"batch rejected a good geometry: {batch}"
+        assert shapely.to_wkb(batch.geometry) == shapely.to_wkb(exact.geometry)
 
 
 # any JSON at all where a feature's properties go: a record, or a RecordError that names

@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from enum import Enum
 from functools import cache
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -464,22 +465,18 @@ def parse_features(
     exact fault. The result is the same as :func:`parse_feature` on each feature.
     """
     heads: list[tuple[int, Any, type[Record] | None]] = []
-    texts: list[bytes | None] = []
+    readable: list[Any] = []  # the GeoJSON geometry of each feature worth reading at once
     for i, feature in enumerate(features, 1):
         cls = None
         if isinstance(feature, dict) and isinstance(feature.get("properties"), dict):
             rtype = feature["properties"].get("record_type")
             cls = RECORD_TYPES.get(rtype) if isinstance(rtype, str) else None
         geom = feature.get("geometry") if cls is not None else None
-        text = None
-        if isinstance(geom, dict) and "error" not in geom and not _empty_part(geom):
-            try:
-                text = orjson.dumps(geom)
-            except (TypeError, orjson.JSONEncodeError):
-                text = None
+        if not isinstance(geom, dict) or "error" in geom or _empty_part(geom):
+            geom = None
         heads.append((i, feature, cls))
-        texts.append(text)
-    fast = _fast_geometries(heads, texts)
+        readable.append(geom)
+    fast = _fast_geometries(heads, _read_geometries(readable))
     out: list[tuple[int, Record | RecordError, str | None]] = []
     for (i, feature, cls), geom in zip(heads, fast, strict=True):
         if progress is not None and i % 20_000 == 0:
@@ -512,17 +509,76 @@ def _empty_part(geom: dict[str, Any]) -> bool:
     return False
 
 
+def _read_geometries(geojson: list[dict[str, Any] | None]) -> np.ndarray:
+    """GEOS geometries of GeoJSON geometries (None where one cannot be read so).
+
+    Plain polygons, nearly every geometry of a programme, are built straight from their
+    coordinates as arrays; the others go through GEOS's GeoJSON reader, as do all when
+    any coordinate is unusual (not two plain numbers)."""
+    out = np.full(len(geojson), None, dtype=object)
+    polygons = [
+        k
+        for k, g in enumerate(geojson)
+        if g is not None and g.get("type") == "Polygon" and _plain_rings(g.get("coordinates"))
+    ]
+    built = _polygons([geojson[k]["coordinates"] for k in polygons])  # type: ignore[index]
+    if built is not None:
+        out[polygons] = built
+    rest = [k for k, g in enumerate(geojson) if g is not None and out[k] is None]
+    texts = []
+    for k in rest:
+        try:
+            texts.append(orjson.dumps(geojson[k]))
+        except (TypeError, orjson.JSONEncodeError):
+            texts.append(None)  # left to the exact reader
+    if rest:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            out[rest] = shapely.from_geojson(texts, on_invalid="ignore")
+    return out
+
+
+def _plain_rings(coords: Any) -> bool:
+    """A polygon's rings as GEOS's reader would take them: at least one, each a list of
+    four positions or more whose last is its first (closed)."""
+    return (
+        type(coords) is list
+        and len(coords) > 0
+        and all(type(r) is list and len(r) >= 4 and r[0] == r[-1] for r in coords)
+    )
+
+
+def _polygons(rings_of: list[list[list[Any]]]) -> np.ndarray | None:
+    """Polygons from the rings of each (checked by :func:`_plain_rings`) in a few array
+    calls; None when a position is not a list of two plain numbers."""
+    if not rings_of:
+        return None
+    rings = list(chain.from_iterable(rings_of))
+    positions = list(chain.from_iterable(rings))
+    if set(map(type, positions)) != {list} or set(map(len, positions)) != {2}:
+        return None
+    flat = list(chain.from_iterable(positions))
+    if not set(map(type, flat)) <= {float, int}:  # (not bool, which is 1 or 0 to numpy)
+        return None
+    try:
+        xy = np.array(flat, dtype=np.float64).reshape(-1, 2)
+    except OverflowError:  # a whole number too large for a float
+        return None
+    ring_of_position = np.repeat(np.arange(len(rings)), list(map(len, rings)))
+    polygon_of_ring = np.repeat(np.arange(len(rings_of)), list(map(len, rings_of)))
+    linear_rings = shapely.linearrings(xy, indices=ring_of_position)
+    return shapely.polygons(linear_rings, indices=polygon_of_ring)
+
+
 def _fast_geometries(
-    heads: list[tuple[int, Any, type[Record] | None]], texts: list[bytes | None]
+    heads: list[tuple[int, Any, type[Record] | None]], read: np.ndarray
 ) -> list[Any]:
     """Geometries that pass every check as arrays; None where the slow path must look."""
-    result: list[Any] = [None] * len(texts)
-    idx = [k for k, t in enumerate(texts) if t is not None]
+    result: list[Any] = [None] * len(read)
+    idx = [k for k, g in enumerate(read) if g is not None]
     if not idx:
         return result
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        geoms = shapely.from_geojson([texts[k] for k in idx], on_invalid="ignore")
+    geoms = read[idx]
     ok = ~shapely.is_missing(geoms)
     ok[ok] &= ~shapely.is_empty(geoms[ok])
     bounds = shapely.bounds(geoms)
