@@ -414,6 +414,7 @@ def _resolve_versions(
                     previous=current_props.get(rec.id),
                     properties=props,
                     wkb=wkb,
+                    shape=shape,
                 )
             )
     return out
@@ -445,7 +446,9 @@ def _quality(store: Store, versions: list[NewVersion], report: ImportReport) -> 
         flags = []
         if polygonal:  # teams share a base town and finds a site: only areas should not repeat
             stored = {quality.normalised_wkb(g): rid for rid, g in near}
-            flags += quality.duplicates(geoms, ids, stored)
+            shapes = [nv.shape for nv in items]
+            known = None if None in shapes else shapes
+            flags += quality.duplicates(geoms, ids, stored, known)
         flags += quality.long_segments(geoms)
         flags += quality.swapped_coordinates(geoms, extent)
         if rtype == "hazard":

@@ -41,15 +41,21 @@ LARGE_HAZARD_M2 = 100e6  # a hazard over 100 km² is suspicious
 
 
 def duplicates(
-    geoms: Sequence[BaseGeometry], ids: Sequence[str], others: dict[bytes, str]
+    geoms: Sequence[BaseGeometry],
+    ids: Sequence[str],
+    others: dict[bytes, str],
+    normalised: Sequence[bytes | None] | None = None,
 ) -> list[Flag]:
     """Flag a geometry equal (same normalised WKB) to an earlier one, in the list or in ``others``.
 
-    ``others`` maps normalised WKB to the id of an already stored record of the same type.
+    ``others`` maps normalised WKB to the id of an already stored record of the same type;
+    ``normalised``: the geometries' normalised WKB, when the caller has it already.
     """
+    if normalised is None:
+        normalised = shapely.to_wkb(shapely.normalize(np.asarray(geoms, dtype=object)))
     seen = dict(others)
     flags = []
-    for i, wkb in enumerate(shapely.to_wkb(shapely.normalize(np.asarray(geoms, dtype=object)))):
+    for i, wkb in enumerate(normalised):
         if wkb is None:
             continue
         if wkb in seen and seen[wkb] != ids[i]:

@@ -43,6 +43,7 @@ class NewVersion:
     previous: dict[str, Any] | None = None  # the current version's properties, for the audit
     properties: dict[str, Any] | None = None  # record_values(record), when already computed
     wkb: bytes | None = None  # the geometry as WKB, when already computed
+    shape: bytes | None = None  # the geometry normalised, as WKB, when already computed
 
 
 @dataclass(frozen=True, slots=True)

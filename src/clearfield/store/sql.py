@@ -437,7 +437,7 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
             order.setdefault((nv.record.RECORD_TYPE, nv.record.id), len(order) + 1)
         today = _now()[:10]
         work = _fresh_accounts(versions, order, 0, today)
-        return None if work is None else AccountsAhead.start(versions, today, work)
+        return None if work is None else AccountsAhead.start(versions, today, list(order), work)
 
     def write(
         self,
@@ -481,18 +481,18 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
             known.update(keys_of)
             base = conn.exec_driver_sql("SELECT COALESCE(MAX(pk), 0) FROM record_version").scalar()
             head = newest_audit_event(conn)
-            fresh = (
-                _fresh_accounts(versions, known, base, now[:10])
-                if dialect_of(conn).name == "sqlite"
-                else None
-            )
             accounting = None
-            if fresh is not None:
-                accounting = (
-                    ahead.accounting
-                    if ahead is not None and ahead.fits(versions, now[:10])
-                    else start_accounts(fresh, alongside=True)
+            if ahead is not None and ahead.fits(versions, now[:10]):
+                fresh: AccountInput | None = ahead.input_for(known, base)
+                accounting = ahead.accounting
+            else:
+                fresh = (
+                    _fresh_accounts(versions, known, base, now[:10])
+                    if dialect_of(conn).name == "sqlite"
+                    else None
                 )
+                if fresh is not None:
+                    accounting = start_accounts(fresh, alongside=True)
             try:
                 touched: set[int] = set()
                 hazards: set[int] = set()

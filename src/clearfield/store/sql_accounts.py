@@ -262,24 +262,40 @@ class Accounting:
 @dataclass
 class AccountsAhead:
     """The accounts of a first load, started from the versions before they are written
-    (:meth:`SQLStore.account_ahead <clearfield.store.sql.SQLStore.account_ahead>`)."""
+    (:meth:`SQLStore.account_ahead <clearfield.store.sql.SQLStore.account_ahead>`).
+
+    The input is numbered ahead of the write: entities 1, 2, ... in the order the
+    versions name them (``keys``), versions 1, 2, ... in order. The write numbers the
+    same new entities in the same order, so only the numbers change (:meth:`input_for`)."""
 
     versions: list[Any]  # the very list the write must be given
     count: int
     today: str  # the date of writing that undated releases take as their end
+    keys: list[tuple[str, str]]  # (record type, id) of entity 1, 2, ...
+    work: AccountInput
     accounting: Accounting
 
     @classmethod
-    def start(cls, versions: list[Any], today: str, work: AccountInput) -> AccountsAhead | None:
+    def start(
+        cls, versions: list[Any], today: str, keys: list[tuple[str, str]], work: AccountInput
+    ) -> AccountsAhead | None:
         accounting = start_accounts(work, alongside=True)
         if not accounting.parallel:  # computed on demand: nothing to gain ahead
             return None
-        return cls(versions, len(versions), today, accounting)
+        return cls(versions, len(versions), today, keys, work, accounting)
 
     def fits(self, versions: list[Any], today: str) -> bool:
-        """Whether these accounts are those of writing ``versions`` on ``today``: the
-        same versions (their pks do not matter: accounts are per hazard, in order)."""
+        """Whether these accounts are those of writing ``versions`` on ``today``."""
         return versions is self.versions and len(versions) == self.count and today == self.today
+
+    def input_for(self, pks: dict[tuple[str, str], int], base: int) -> AccountInput:
+        """The input numbered as the write numbers it: entities by ``pks``, versions
+        after ``base``."""
+        entity = [0, *(pks[key] for key in self.keys)]
+        return AccountInput(
+            [(entity[e], base + v, wkb) for e, v, wkb in self.work.hazards],
+            [(entity[h], entity[a], *rest) for h, a, *rest in self.work.releases],  # type: ignore[misc]
+        )
 
     def close(self) -> None:
         self.accounting.close()
