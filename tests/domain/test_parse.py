@@ -156,6 +156,25 @@ def test_a_batch_reads_each_geometry_as_the_exact_reader_does(batch_of):
         assert shapely.to_wkb(batch.geometry) == shapely.to_wkb(exact.geometry)
 
 
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [(float("nan"), "is not a finite number"), (10**400, "too large to be a coordinate")],
+)
+def test_a_batch_names_a_coordinate_that_is_no_finite_number(bad, reason):
+    """A ring closed by the very same NaN object (``json.loads`` gives every NaN of a
+    file one object) or a whole number no float holds: the feature is named, the others
+    are read, nothing raises."""
+    good = hazard(id="HA-1")
+    odd = hazard(id="HA-2")
+    odd["geometry"] = {
+        "type": "Polygon",
+        "coordinates": [[[bad, 47.8], [33.51, 47.8], [33.51, 47.81], [bad, 47.8]]],
+    }
+    [(_, first, _), (_, second, _)] = parse_features([good, odd])
+    assert not isinstance(first, RecordError)
+    assert isinstance(second, RecordError) and reason in str(second), second
+
+
 # any JSON at all where a feature's properties go: a record, or a RecordError that names
 # the feature; never another exception
 json_values = st.recursive(

@@ -253,6 +253,8 @@ class _Checker:
         for v in pos:
             if isinstance(v, bool) or not isinstance(v, int | float):
                 self.fail(f"{where}: coordinate {v!r} is not a number")
+            if isinstance(v, int) and not -(2**1023) < v < 2**1023:  # (isfinite would overflow)
+                self.fail(f"{where}: coordinate is a whole number too large to be a coordinate")
             if not math.isfinite(v):
                 self.fail(f"{where}: coordinate {v!r} is not a finite number")
         lon, lat = pos[0], pos[1]

@@ -539,18 +539,19 @@ def _read_geometries(geojson: list[dict[str, Any] | None]) -> np.ndarray:
 
 
 def _plain_rings(coords: Any) -> bool:
-    """A polygon's rings as GEOS's reader would take them: at least one, each a list of
-    four positions or more whose last is its first (closed)."""
+    """A polygon's rings in the shape GEOS's reader takes: at least one, each a list of
+    four positions or more (whether they are numbers, and closed, :func:`_polygons` checks)."""
     return (
         type(coords) is list
         and len(coords) > 0
-        and all(type(r) is list and len(r) >= 4 and r[0] == r[-1] for r in coords)
+        and all(type(r) is list and len(r) >= 4 for r in coords)
     )
 
 
 def _polygons(rings_of: list[list[list[Any]]]) -> np.ndarray | None:
-    """Polygons from the rings of each (checked by :func:`_plain_rings`) in a few array
-    calls; None when a position is not a list of two plain numbers."""
+    """Polygons from the rings of each (shaped as :func:`_plain_rings` says) in a few array
+    calls, None for a polygon with a ring not closed or a coordinate not finite; None for
+    all when a position is not a list of two plain numbers."""
     if not rings_of:
         return None
     rings = list(chain.from_iterable(rings_of))
@@ -564,10 +565,31 @@ def _polygons(rings_of: list[list[list[Any]]]) -> np.ndarray | None:
         xy = np.array(flat, dtype=np.float64).reshape(-1, 2)
     except OverflowError:  # a whole number too large for a float
         return None
-    ring_of_position = np.repeat(np.arange(len(rings)), list(map(len, rings)))
-    polygon_of_ring = np.repeat(np.arange(len(rings_of)), list(map(len, rings_of)))
-    linear_rings = shapely.linearrings(xy, indices=ring_of_position)
-    return shapely.polygons(linear_rings, indices=polygon_of_ring)
+    ring_len = np.fromiter(map(len, rings), np.int64, len(rings))
+    poly_len = np.fromiter(map(len, rings_of), np.int64, len(rings_of))
+    ring_start = np.cumsum(ring_len) - ring_len
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(xy).all(axis=1)
+        # closed as numbers compare (a NaN never closes a ring)
+        ring_ok = (xy[ring_start] == xy[ring_start + ring_len - 1]).all(axis=1)
+    ring_ok &= np.logical_and.reduceat(finite, ring_start)
+    poly_ok = np.logical_and.reduceat(ring_ok, np.cumsum(poly_len) - poly_len)
+    ring_of_position = np.repeat(np.arange(len(rings)), ring_len)
+    polygon_of_ring = np.repeat(np.arange(len(rings_of)), poly_len)
+    if not poly_ok.all():  # leave those out, for the exact reader to name the fault
+        ring_kept = poly_ok[polygon_of_ring]
+        position_kept = ring_kept[ring_of_position]
+        xy = xy[position_kept]
+        ring_of_position = (np.cumsum(ring_kept) - 1)[ring_of_position[position_kept]]
+        polygon_of_ring = (np.cumsum(poly_ok) - 1)[polygon_of_ring[ring_kept]]
+    out = np.full(len(rings_of), None, dtype=object)
+    if poly_ok.any():
+        try:
+            linear_rings = shapely.linearrings(xy, indices=ring_of_position)
+            out[poly_ok] = shapely.polygons(linear_rings, indices=polygon_of_ring)
+        except shapely.errors.GEOSException:  # nothing checked above lets this happen
+            return None
+    return out
 
 
 def _fast_geometries(

@@ -429,7 +429,9 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
         checks data quality and the rows are written. None when that gains nothing: a
         small write, one that is not a first load (its accounts need stored rows), or
         the server store (PostGIS accounts in SQL). :meth:`write` takes the accounts only
-        if its own input, read under the write lock, turns out the same."""
+        if it is given the same versions (:meth:`AccountsAhead.fits`); it checks under
+        its lock that each is still the next version of its record, and a first load's
+        hazards and releases are all new, so nothing stored can change their accounts."""
         if len(versions) < _BULK or dialect_of(self.engine).name != "sqlite":
             return None
         order: dict[tuple[str, str], int] = {}  # keys numbered as write() will number them
@@ -486,6 +488,8 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                 fresh: AccountInput | None = ahead.input_for(known, base)
                 accounting = ahead.accounting
             else:
+                if ahead is not None:  # started for other versions: free its core now
+                    ahead.close()
                 fresh = (
                     _fresh_accounts(versions, known, base, now[:10])
                     if dialect_of(conn).name == "sqlite"

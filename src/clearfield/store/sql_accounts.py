@@ -10,6 +10,7 @@ accounts never disagree with the records they come from.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import pickle
 import queue
@@ -18,12 +19,10 @@ import sys
 import tempfile
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Connection
 
-import clearfield
 from clearfield.domain.accounting import ACCOUNT_FIELDS, HazardRelease
 from clearfield.domain.enums import ActivityKind
 from clearfield.errors import StoreError
@@ -43,6 +42,7 @@ __all__ = [
 ]
 
 _KIND = {k.value: k for k in ActivityKind}
+log = logging.getLogger(__name__)
 
 
 class AccountInput(NamedTuple):
@@ -141,35 +141,44 @@ class _Worker:
     was given, whose accounts it sends back one chunk at a time."""
 
     def __init__(self, chunks: list[tuple[list[bytes], list[list[ReleaseRow]]]]) -> None:
-        package_root = str(Path(clearfield.__file__).resolve().parents[1])
-        path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+        self.failed = False
         self._errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", _WORKER],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._errors,
-            env={**os.environ, "PYTHONPATH": path},
-        )
-        work = pickle.dumps(chunks, protocol=pickle.HIGHEST_PROTOCOL)
-        # a thread feeds the worker and another takes its answers as they come: a pipe
-        # holds 64 KiB, so a worker whose answers wait unread stops working. Both spend
-        # their time in the pipe, without the interpreter lock.
-        self._answers: queue.SimpleQueue[list[HazardRelease] | None] = queue.SimpleQueue()
-        self._threads = [
-            threading.Thread(target=self._send, args=(work,), daemon=True),
-            threading.Thread(target=self._receive, daemon=True),
-        ]
-        for thread in self._threads:
-            thread.start()
+        try:
+            # the parent's import path, and not the working directory's modules (-P)
+            path = os.pathsep.join(p for p in sys.path if p)
+            self._proc = subprocess.Popen(
+                [sys.executable, "-P", "-m", _WORKER],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._errors,
+                env={**os.environ, "PYTHONPATH": path},
+            )
+        except BaseException:
+            self._errors.close()
+            raise
+        self._threads: list[threading.Thread] = []
+        try:
+            work = pickle.dumps(chunks, protocol=pickle.HIGHEST_PROTOCOL)
+            # a thread feeds the worker and another takes its answers as they come: a
+            # pipe holds 64 KiB, so a worker whose answers wait unread stops working
+            self._answers: queue.SimpleQueue[list[HazardRelease] | None] = queue.SimpleQueue()
+            for target, args in ((self._send, (work,)), (self._receive, ())):
+                thread = threading.Thread(target=target, args=args, daemon=True)
+                thread.start()
+                self._threads.append(thread)
+        except BaseException:
+            self.close()
+            raise
 
     def _send(self, work: bytes) -> None:
         stdin = self._proc.stdin
         assert stdin is not None
-        with contextlib.suppress(OSError):  # the worker died: its answers say why
-            stdin.write(work)
-        with contextlib.suppress(OSError):  # (closes the pipe even so)
-            stdin.close()
+        try:
+            with contextlib.suppress(OSError):  # the worker died: its answers say why
+                stdin.write(work)
+        finally:
+            with contextlib.suppress(OSError):
+                stdin.close()
 
     def _receive(self) -> None:
         try:
@@ -183,11 +192,14 @@ class _Worker:
         answer = self._answers.get()
         if answer is not None:
             return answer
+        self.failed = True
+        if self._proc.poll() is None:  # alive, but its answers cannot be read
+            self._proc.kill()
         self._proc.wait()
         self._errors.seek(0)
         lines = self._errors.read().decode(errors="replace").strip().splitlines()
-        why = lines[-1] if lines else f"exit status {self._proc.returncode}"
-        raise StoreError(f"land release accounting failed in a worker process: {why}")
+        why = f"exit status {self._proc.returncode}" + (f": {lines[-1]}" if lines else "")
+        raise StoreError(f"land release accounting failed in a worker process ({why})")
 
     def close(self) -> None:
         if self._proc.poll() is None:
@@ -242,10 +254,16 @@ class Accounting:
         results: list[HazardRelease] = []
         try:
             for k, (a, b) in enumerate(self._chunks):
+                chunk = None
                 if self._workers:
-                    results += self._workers[k % len(self._workers)].next()
-                else:
-                    results += account_chunk(self._hazards[a:b], self._releases[a:b])
+                    worker = self._workers[k % len(self._workers)]
+                    try:
+                        chunk = None if worker.failed else worker.next()
+                    except StoreError as exc:
+                        log.warning("%s; its accounts are computed here instead", exc)
+                if chunk is None:  # no worker, or one that failed
+                    chunk = account_chunk(self._hazards[a:b], self._releases[a:b])
+                results += chunk
                 if self._progress is not None:
                     self._progress(b, n)
         finally:
@@ -259,7 +277,7 @@ class Accounting:
             worker.close()
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class AccountsAhead:
     """The accounts of a first load, started from the versions before they are written
     (:meth:`SQLStore.account_ahead <clearfield.store.sql.SQLStore.account_ahead>`).
@@ -269,7 +287,8 @@ class AccountsAhead:
     same new entities in the same order, so only the numbers change (:meth:`input_for`)."""
 
     versions: list[Any]  # the very list the write must be given
-    count: int
+    records: list[Any]  # and the record and number of each version, as they were
+    numbers: list[int]
     today: str  # the date of writing that undated releases take as their end
     keys: list[tuple[str, str]]  # (record type, id) of entity 1, 2, ...
     work: AccountInput
@@ -282,11 +301,25 @@ class AccountsAhead:
         accounting = start_accounts(work, alongside=True)
         if not accounting.parallel:  # computed on demand: nothing to gain ahead
             return None
-        return cls(versions, len(versions), today, keys, work, accounting)
+        records = [nv.record for nv in versions]
+        return cls(
+            versions, records, [nv.version for nv in versions], today, keys, work, accounting
+        )
 
     def fits(self, versions: list[Any], today: str) -> bool:
-        """Whether these accounts are those of writing ``versions`` on ``today``."""
-        return versions is self.versions and len(versions) == self.count and today == self.today
+        """Whether these accounts are those of writing ``versions`` on ``today``: the same
+        list, holding the same records with the same version numbers, in the same order.
+        (What the write then finds in the store it checks itself: a version that is no
+        longer the next one refuses the write.)"""
+        return (
+            versions is self.versions
+            and today == self.today
+            and len(versions) == len(self.records)
+            and all(
+                nv.record is rec and nv.version == n
+                for nv, rec, n in zip(versions, self.records, self.numbers, strict=True)
+            )
+        )
 
     def input_for(self, pks: dict[tuple[str, str], int], base: int) -> AccountInput:
         """The input numbered as the write numbers it: entities by ``pks``, versions
