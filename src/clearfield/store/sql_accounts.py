@@ -1,10 +1,15 @@
-"""Land release accounts in either store: recomputed inside the write transaction.
+"""Land release accounts in either store: written inside the write transaction.
 
 The embedded store reads the counted hazard versions and their counted releases, runs
-the domain's accounting (on every core when a whole programme is recomputed) and writes
-the accounts back; the server store computes them inside PostGIS
+the domain's accounting (in worker processes when a whole programme is recomputed) and
+writes the accounts back; the server store computes them inside PostGIS
 (:mod:`~clearfield.store.postgis_accounts`). Both on the caller's connection, so
 accounts never disagree with the records they come from.
+
+A first load (new hazards, and releases only on them) is accounted from the versions
+about to be written, not from the rows, so a worker can start before the transaction
+does (:class:`AccountsAhead`); the write checks under its lock that every version is
+still the next of its record, and nothing stored can touch a new hazard's account.
 """
 
 from __future__ import annotations
@@ -158,11 +163,10 @@ class _Worker:
             raise
         self._threads: list[threading.Thread] = []
         try:
-            work = pickle.dumps(chunks, protocol=pickle.HIGHEST_PROTOCOL)
             # a thread feeds the worker and another takes its answers as they come: a
             # pipe holds 64 KiB, so a worker whose answers wait unread stops working
             self._answers: queue.SimpleQueue[list[HazardRelease] | None] = queue.SimpleQueue()
-            for target, args in ((self._send, (work,)), (self._receive, ())):
+            for target, args in ((self._send, (chunks,)), (self._receive, ())):
                 thread = threading.Thread(target=target, args=args, daemon=True)
                 thread.start()
                 self._threads.append(thread)
@@ -170,10 +174,11 @@ class _Worker:
             self.close()
             raise
 
-    def _send(self, work: bytes) -> None:
+    def _send(self, chunks: list[tuple[list[bytes], list[list[ReleaseRow]]]]) -> None:
         stdin = self._proc.stdin
         assert stdin is not None
-        try:
+        try:  # (pickled here: the caller's GEOS work meanwhile runs without the lock)
+            work = pickle.dumps(chunks, protocol=pickle.HIGHEST_PROTOCOL)
             with contextlib.suppress(OSError):  # the worker died: its answers say why
                 stdin.write(work)
         finally:
