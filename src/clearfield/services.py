@@ -231,15 +231,20 @@ def import_features(
     by_type: dict[str, list[tuple[int, Record, str | None]]] = defaultdict(list)
     for item in parsed:
         by_type[item[1].RECORD_TYPE].append(item)
-    errors += _check_references(store, by_type, _ids_in_file(features))
-    report = ImportReport(source=source)
-    versions = _resolve_versions(store, by_type, today, report, errors, corrections)
-    if errors:
-        errors.sort(key=lambda e: feature_index(e))
-        raise ImportRejected(source, errors)
-    # a first load's accounts are computed in another process while quality is checked
-    ahead = store.account_ahead(versions)
+    wkbs = {
+        rtype: shapely.to_wkb(np.asarray([r.geometry for _, r, _ in items], dtype=object))
+        for rtype, items in by_type.items()
+    }
+    # a first load's accounts start now, in another process, on the guess that every
+    # record is new; the write takes them only if the versions turn out so
+    ahead = store.account_ahead(_first_load(by_type, wkbs, today))
     try:
+        errors += _check_references(store, by_type, _ids_in_file(features))
+        report = ImportReport(source=source)
+        versions = _resolve_versions(store, by_type, today, report, errors, corrections, wkbs)
+        if errors:
+            errors.sort(key=lambda e: feature_index(e))
+            raise ImportRejected(source, errors)
         if progress is not None:
             progress("checking data quality", 0, 1)
         _quality(store, versions, report)
@@ -324,6 +329,22 @@ def _check_references(
     return errors
 
 
+def _first_load(
+    by_type: dict[str, list[tuple[int, Record, str | None]]],
+    wkbs: dict[str, Any],
+    today: date,
+) -> list[NewVersion]:
+    """The versions :func:`_resolve_versions` gives when every record is new to the store
+    and appears once: a guess made before the store is asked."""
+    return [
+        NewVersion(
+            record=rec, version=1, content_hash="", info_date=rec.info_date or today, wkb=wkb
+        )
+        for rtype in RECORD_TYPES
+        for (_, rec, _), wkb in zip(by_type.get(rtype, []), wkbs.get(rtype, ()), strict=True)
+    ]
+
+
 def _resolve_versions(
     store: Store,
     by_type: dict[str, list[tuple[int, Record, str | None]]],
@@ -331,12 +352,14 @@ def _resolve_versions(
     report: ImportReport,
     errors: list[RecordError],
     corrections: Collection[tuple[str, str]] = (),
+    wkbs_by_type: dict[str, Any] | None = None,
 ) -> list[NewVersion]:
     """Decide, for each record, whether it is new, a new version, unchanged, or a conflict.
 
     ``corrections``: (record type, id) whose new content on a date already stored is a
     correction of it (an edited field submission), not a conflict: a new version, which
-    becomes the current one."""
+    becomes the current one. ``wkbs_by_type``: each record's geometry as WKB, in the
+    order of ``by_type``, when the caller has it already."""
     out: list[NewVersion] = []
     for rtype in RECORD_TYPES:  # dependency order
         items = by_type.get(rtype, [])
@@ -349,7 +372,9 @@ def _resolve_versions(
             rid: max(v.version for v in vs) for rid, vs in stored.items()
         }
         geoms = np.asarray([r.geometry for _, r, _ in items], dtype=object)
-        wkbs = shapely.to_wkb(geoms)
+        wkbs = (wkbs_by_type or {}).get(rtype)
+        if wkbs is None:
+            wkbs = shapely.to_wkb(geoms)
         # the same polygon drawn from another vertex or the other way round is the same data
         same_shape = shapely.to_wkb(shapely.normalize(geoms))
         seen_ids: set[str] = set()

@@ -370,17 +370,19 @@ def test_a_first_load_whose_accounting_worker_fails_is_accounted_here(
     store.close()
 
 
-def test_accounts_started_ahead_for_other_versions_are_not_used(tmp_path, monkeypatch):
-    """A write given accounts started for another list of versions computes its own."""
+def test_accounts_guessed_ahead_are_not_used_when_the_versions_differ(tmp_path, monkeypatch):
+    """A first load's accounts start on the guess that every record in the file is new
+    and appears once. A file that repeats a record (stored once) makes other versions:
+    the write computes its own accounts, and they are right."""
     from clearfield.scenario import generate
 
     _bulk_everywhere(monkeypatch)
     workers = _count_workers(monkeypatch)
     store = SQLiteStore.open(f"sqlite:///{tmp_path / 'bulk.db'}")
-    write = store.write
-    store.write = lambda versions, **kw: write(list(versions), **kw)  # the same, another list
-    services.import_features(store, generate(scale=0.05, seed=3).features, source="s", actor="t")
-    assert workers == [2]  # the one started ahead, unused, and the write's own
+    features = generate(scale=0.05, seed=3).features
+    report = services.import_features(store, [*features, features[0]], source="s", actor="t")
+    assert sum(report.unchanged.values()) == 1
+    assert workers == [2]  # the one started on the guess, unused, and the write's own
     accounts = store.query("SELECT * FROM hazard_account ORDER BY 1")
     store.refresh_accounts()
     assert store.query("SELECT * FROM hazard_account ORDER BY 1") == accounts

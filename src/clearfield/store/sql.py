@@ -424,14 +424,15 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
     # --- writing --------------------------------------------------------------------------
 
     def account_ahead(self, versions: list[NewVersion]) -> AccountsAhead | None:
-        """Start accounting a first load of these versions in a worker process before
-        :meth:`write` is called with them, so the accounts are computed while the caller
-        checks data quality and the rows are written. None when that gains nothing: a
-        small write, one that is not a first load (its accounts need stored rows), or
-        the server store (PostGIS accounts in SQL). :meth:`write` takes the accounts only
-        if it is given the same versions (:meth:`AccountsAhead.fits`); it checks under
-        its lock that each is still the next version of its record, and a first load's
-        hazards and releases are all new, so nothing stored can change their accounts."""
+        """Start accounting a first load of these versions (those a write will be given,
+        or a guess at them) in a worker process, so the accounts are computed while the
+        caller resolves versions, checks data quality and writes the rows. None when that
+        gains nothing: a small write, one that is not a first load (its accounts need
+        stored rows), or the server store (PostGIS accounts in SQL). :meth:`write` takes
+        the accounts only if its versions are the same (:meth:`AccountsAhead.fits`); it
+        checks under its lock that each is still the next version of its record, and a
+        first load's hazards and releases are all new, so nothing stored can change
+        their accounts."""
         if len(versions) < _BULK or dialect_of(self.engine).name != "sqlite":
             return None
         order: dict[tuple[str, str], int] = {}  # keys numbered as write() will number them

@@ -291,9 +291,10 @@ class AccountsAhead:
     versions name them (``keys``), versions 1, 2, ... in order. The write numbers the
     same new entities in the same order, so only the numbers change (:meth:`input_for`)."""
 
-    versions: list[Any]  # the very list the write must be given
-    records: list[Any]  # and the record and number of each version, as they were
-    numbers: list[int]
+    records: list[Any]  # what each version written must be: its record, number,
+    numbers: list[int]  # date of information and geometry (the very WKB object)
+    info_dates: list[Any]
+    wkbs: list[Any]
     today: str  # the date of writing that undated releases take as their end
     keys: list[tuple[str, str]]  # (record type, id) of entity 1, 2, ...
     work: AccountInput
@@ -306,23 +307,31 @@ class AccountsAhead:
         accounting = start_accounts(work, alongside=True)
         if not accounting.parallel:  # computed on demand: nothing to gain ahead
             return None
-        records = [nv.record for nv in versions]
         return cls(
-            versions, records, [nv.version for nv in versions], today, keys, work, accounting
+            [nv.record for nv in versions],
+            [nv.version for nv in versions],
+            [nv.info_date for nv in versions],
+            [nv.wkb for nv in versions],
+            today,
+            keys,
+            work,
+            accounting,
         )
 
     def fits(self, versions: list[Any], today: str) -> bool:
-        """Whether these accounts are those of writing ``versions`` on ``today``: the same
-        list, holding the same records with the same version numbers, in the same order.
-        (What the write then finds in the store it checks itself: a version that is no
-        longer the next one refuses the write.)"""
+        """Whether these accounts are those of writing ``versions`` on ``today``: versions
+        of the same records, in the same order, with the same numbers, dates of
+        information and geometries, all the accounting input is made of. (What the write
+        then finds in the store it checks itself: a version that is no longer the next
+        one refuses the write.)"""
         return (
-            versions is self.versions
-            and today == self.today
+            today == self.today
             and len(versions) == len(self.records)
             and all(
-                nv.record is rec and nv.version == n
-                for nv, rec, n in zip(versions, self.records, self.numbers, strict=True)
+                nv.record is rec and nv.version == n and nv.info_date == d and nv.wkb is w
+                for nv, rec, n, d, w in zip(
+                    versions, self.records, self.numbers, self.info_dates, self.wkbs, strict=True
+                )
             )
         )
 
