@@ -26,12 +26,13 @@ import shapely
 from clearfield.domain.accounting import HazardRelease, Release, account_hazards
 from clearfield.domain.enums import ActivityKind, ReviewStatus
 
-__all__ = ["ReleaseRow", "account_chunk", "main"]
+__all__ = ["KIND_OF", "ReleaseRow", "account_chunk", "main"]
 
 ReleaseRow = tuple[str, str, str, Any]
 """A counted release as the worker needs it: (activity id, kind, end date ISO, WKB)."""
 
-_KIND = {k.value: k for k in ActivityKind}
+KIND_OF = {k.value: k for k in ActivityKind}
+"""An activity kind by its stored value."""
 
 
 def account_chunk(
@@ -44,7 +45,7 @@ def account_chunk(
     approved = ReviewStatus.APPROVED
     work = [
         [
-            Release(rid, _KIND[kind], date.fromisoformat(end), approved, next(release_geoms))
+            Release(rid, KIND_OF[kind], date.fromisoformat(end), approved, next(release_geoms))
             for rid, kind, end, _ in rels
         ]
         for rels in releases

@@ -29,9 +29,8 @@ from typing import Any, NamedTuple
 from sqlalchemy.engine import Connection
 
 from clearfield.domain.accounting import ACCOUNT_FIELDS, HazardRelease
-from clearfield.domain.enums import ActivityKind
 from clearfield.errors import StoreError
-from clearfield.store.accounts_worker import ReleaseRow, account_chunk
+from clearfield.store.accounts_worker import KIND_OF, ReleaseRow, account_chunk
 from clearfield.store.dialect import dialect_of
 from clearfield.store.postgis_accounts import refresh_in_postgis
 from clearfield.store.sql_batches import Inserts, inserting, temp_table
@@ -46,7 +45,6 @@ __all__ = [
     "write_accounts",
 ]
 
-_KIND = {k.value: k for k in ActivityKind}
 log = logging.getLogger(__name__)
 
 
@@ -114,7 +112,7 @@ def write_accounts(inserts: Inserts, work: AccountInput, results: list[HazardRel
             (
                 epk,
                 parent,
-                _KIND[kind].release.value,
+                KIND_OF[kind].release.value,
                 r.first_release.get(rid, 0.0),
                 r.outside_by_release.get(rid, 0.0),
                 end,
@@ -291,10 +289,7 @@ class AccountsAhead:
     versions name them (``keys``), versions 1, 2, ... in order. The write numbers the
     same new entities in the same order, so only the numbers change (:meth:`input_for`)."""
 
-    records: list[Any]  # what each version written must be: its record, number,
-    numbers: list[int]  # date of information and geometry (the very WKB object)
-    info_dates: list[Any]
-    wkbs: list[Any]
+    guess: list[Any]  # the versions the accounts were started from
     today: str  # the date of writing that undated releases take as their end
     keys: list[tuple[str, str]]  # (record type, id) of entity 1, 2, ...
     work: AccountInput
@@ -307,31 +302,23 @@ class AccountsAhead:
         accounting = start_accounts(work, alongside=True)
         if not accounting.parallel:  # computed on demand: nothing to gain ahead
             return None
-        return cls(
-            [nv.record for nv in versions],
-            [nv.version for nv in versions],
-            [nv.info_date for nv in versions],
-            [nv.wkb for nv in versions],
-            today,
-            keys,
-            work,
-            accounting,
-        )
+        return cls(list(versions), today, keys, work, accounting)
 
     def fits(self, versions: list[Any], today: str) -> bool:
         """Whether these accounts are those of writing ``versions`` on ``today``: versions
         of the same records, in the same order, with the same numbers, dates of
-        information and geometries, all the accounting input is made of. (What the write
-        then finds in the store it checks itself: a version that is no longer the next
-        one refuses the write.)"""
+        information and geometries (the very WKB objects), all the accounting input is
+        made of. (What the write then finds in the store it checks itself: a version
+        that is no longer the next one refuses the write.)"""
         return (
             today == self.today
-            and len(versions) == len(self.records)
+            and len(versions) == len(self.guess)
             and all(
-                nv.record is rec and nv.version == n and nv.info_date == d and nv.wkb is w
-                for nv, rec, n, d, w in zip(
-                    versions, self.records, self.numbers, self.info_dates, self.wkbs, strict=True
-                )
+                nv.record is g.record
+                and nv.version == g.version
+                and nv.info_date == g.info_date
+                and nv.wkb is g.wkb
+                for nv, g in zip(versions, self.guess, strict=True)
             )
         )
 
