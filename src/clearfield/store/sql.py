@@ -65,6 +65,7 @@ from clearfield.store.sql_stats import StatisticsQueries
 from clearfield.store.sql_tiles import TileQueries
 from clearfield.store.sql_users import UserQueries
 from clearfield.store.sql_users import remember as remember_answers
+from clearfield.store.sqlite_rtree import add_packed, packable
 
 __all__ = ["MIGRATIONS", "PROGRAMME_TABLES", "SQLStore", "migrate"]
 
@@ -484,6 +485,10 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
             known.update(keys_of)
             base = conn.exec_driver_sql("SELECT COALESCE(MAX(pk), 0) FROM record_version").scalar()
             head = newest_audit_event(conn)
+            # a first load into an empty R*Tree writes it packed, once every box is known
+            held: list[tuple[int, float, float, float, float]] | None = None
+            if len(versions) >= _BULK and dialect_of(conn).name == "sqlite":
+                held = [] if packable(conn, "record_bbox") else None
             accounting = None
             if ahead is not None and ahead.fits(versions, now[:10]):
                 fresh: AccountInput | None = ahead.input_for(known, base)
@@ -525,6 +530,12 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                             head,
                             touched,
                             hazards,
+                            held,
+                        )
+                    if held:
+                        boxes = np.asarray(held, dtype=np.float64)
+                        add_packed(
+                            inserts, "record_bbox", boxes[:, 0].astype(np.int64), boxes[:, 1:]
                         )
                     if fresh is not None and accounting is not None:
                         write_accounts(inserts, fresh, accounting.result())
@@ -554,9 +565,11 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
         head: tuple[int, str],
         touched: set[int],
         hazards: set[int],
+        held: list[tuple[int, float, float, float, float]] | None,
     ) -> tuple[int, str]:
         """Queue the rows of ``versions[a:a + _WRITE_CHUNK]`` (pks from ``base + 1 + a``) and
-        their audit events after ``head``; return the new head of the audit chain."""
+        their audit events after ``head``; return the new head of the audit chain. Their
+        bounding boxes go to ``held`` instead of the R*Tree when it is given."""
         chunk = versions[a : a + _WRITE_CHUNK]
         rows, boxes, audits, flags = [], [], [], []
         geoms = [nv.record.geometry for nv in chunk]
@@ -624,7 +637,10 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
             if nv.flags:
                 flags.extend((pk, code, msg, None, now) for code, msg in nv.flags)
         inserts.add("record_version", _VERSION_COLUMNS, rows)
-        inserts.add("record_bbox", ("pk", "minx", "maxx", "miny", "maxy"), boxes)
+        if held is None:
+            inserts.add("record_bbox", ("pk", "minx", "maxx", "miny", "maxy"), boxes)
+        else:
+            held += boxes
         chained = chain_audit_events(head, audits)
         inserts.add("audit_event", AUDIT_COLUMNS, chained)
         inserts.add(

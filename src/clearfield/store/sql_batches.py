@@ -89,6 +89,14 @@ class Inserts:
             self._futures.append(self._pool.submit(self._execute, sql, params))
             self._added += 1
 
+    def run(self, sql: str) -> None:
+        """Run one statement without parameters after what was added before."""
+        if self._pool is None:
+            self._conn.exec_driver_sql(sql)
+            return
+        self._futures.append(self._pool.submit(self._execute, sql, ()))
+        self._added += 1
+
     @property
     def added(self) -> int:
         """How many statements were added so far (a mark for :meth:`wait`)."""
