@@ -96,6 +96,39 @@ def test_first_release_wins_as_an_independent_overlay_computes_it(hazard, rels):
     assert r.cleared_m2 == pytest.approx(want["clearance"], rel=1e-6, abs=0.05)
 
 
+@st.composite
+def adjacent_releases(draw: st.DrawFn) -> list[Release]:
+    """Approved boxes on a coarse grid: most share edges or corners, some overlap."""
+    cells = st.integers(-2, 12).map(lambda k: k * 0.001)
+    out = []
+    for i in range(draw(st.integers(1, 9))):
+        x1, x2 = sorted(draw(st.tuples(cells, cells).filter(lambda t: t[0] != t[1])))
+        y1, y2 = sorted(draw(st.tuples(cells, cells).filter(lambda t: t[0] != t[1])))
+        out.append(
+            Release(
+                id=f"R{i}",
+                kind=draw(st.sampled_from(list(ActivityKind))),
+                end_date=D0 + timedelta(days=draw(st.integers(0, 5))),
+                review_status=ReviewStatus.APPROVED,
+                geometry=box(X0 + x1, Y0 + y1, X0 + x2, Y0 + y2),
+            )
+        )
+    return out
+
+
+@FAST
+@given(hazards(), adjacent_releases())
+def test_releases_that_share_edges_count_as_the_overlay_counts_them(hazard, rels):
+    """Releases that only touch are kept apart, not merged: they still count once each,
+    and those that overlap count once, under the first."""
+    r = account_hazard(hazard, rels)
+    want = oracle(hazard, rels)
+    assert r.cancelled_m2 == pytest.approx(want["nts"], rel=1e-6, abs=0.05)
+    assert r.reduced_m2 == pytest.approx(want["ts"], rel=1e-6, abs=0.05)
+    assert r.cleared_m2 == pytest.approx(want["clearance"], rel=1e-6, abs=0.05)
+    assert r.remaining_m2 >= 0
+
+
 @FAST
 @given(hazards(), st.lists(releases(), max_size=6), releases(st.just(ReviewStatus.APPROVED)))
 def test_an_approved_activity_never_increases_remaining_area(hazard, rels, extra):

@@ -163,9 +163,12 @@ def account_hazards(
     k = 0
     for i, rels in enumerate(counted):
         acc = HazardRelease(hazard_m2=float(hazard_m2[i]))
-        # The ground released so far, kept as pairwise disjoint pieces (geometry, box, m²):
-        # a release that touches no piece costs no GEOS call at all; one that overlaps
-        # some is merged with them in one union, and what it adds is the growth in area.
+        # The ground released so far, kept as pieces whose interiors are pairwise disjoint
+        # (geometry, box, m²): a release whose box meets no piece's costs no GEOS call at
+        # all; one that overlaps some is merged with them in one union, and what it adds
+        # is the growth in area. One that only shares edges or corners with a piece adds
+        # its whole area and stays a piece of its own: adjacent releases (strips, lanes,
+        # boxes of a grid) are the usual case, and their union was most of the time.
         pieces: list[tuple[BaseGeometry, list[float], float]] = []
         flagged: list[str] = []
         for r in rels:
@@ -191,6 +194,7 @@ def account_hazards(
                 and p[1][1] <= bx[3]
                 and bx[1] <= p[1][3]
                 and shapely.intersects(p[0], clip)
+                and not shapely.touches(p[0], clip)
             ]
             if not touching:
                 new_m2 = clip_m2
