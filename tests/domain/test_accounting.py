@@ -78,8 +78,13 @@ def test_parts_add_up_to_the_hazard_and_match_the_geometric_remainder(hazard, re
     # accounting's subtraction
     approved = [to_equal_area(x.geometry) for x in rels if x.review_status is ReviewStatus.APPROVED]
     rest = shapely.area(shapely.difference(to_equal_area(hazard), shapely.union_all(approved)))
-    # and the EPSG:4326 remainder for maps agrees to a square metre or so on these slivers
-    assert float(area_m2(remaining_geometry(hazard, rels))) == pytest.approx(rest, rel=1e-3, abs=2)
+    # and the EPSG:4326 remainder for maps agrees to 0.1% of the hazard: its edges are
+    # straight in degrees, not in the plane, which shows on slivers of thin hazards (4 m²
+    # of a 429 m² remainder of a 25,000 m² triangle was found)
+    near = max(2.0, 1e-3 * r.hazard_m2)
+    assert float(area_m2(remaining_geometry(hazard, rels))) == pytest.approx(
+        rest, rel=1e-3, abs=near
+    )
     total = r.cancelled_m2 + r.reduced_m2 + r.cleared_m2 + rest
     assert total == pytest.approx(r.hazard_m2, rel=1e-4)
     assert r.remaining_m2 == pytest.approx(rest, rel=1e-4, abs=0.05)

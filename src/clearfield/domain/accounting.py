@@ -134,8 +134,9 @@ def account_hazards(
     """Account many hazards at once; ``releases[i]`` are the releases of ``hazards[i]``.
 
     Geometries are projected in two array calls, and the usual case (a release inside
-    its hazard that overlaps no earlier release) costs two GEOS predicates, so a whole
-    programme is accounted in seconds.
+    its hazard that overlaps no earlier release) costs one GEOS predicate and two more
+    for each earlier release whose box it meets, so a whole programme is accounted in
+    seconds.
     """
     if len(hazards) != len(releases):
         raise ValueError("one list of releases per hazard is needed")
@@ -168,7 +169,7 @@ def account_hazards(
         # all; one that overlaps some is merged with them in one union, and what it adds
         # is the growth in area. One that only shares edges or corners with a piece adds
         # its whole area and stays a piece of its own: adjacent releases (strips, lanes,
-        # boxes of a grid) are the usual case, and their union was most of the time.
+        # boxes of a grid) are the usual case, and their unions took most of the time.
         pieces: list[tuple[BaseGeometry, list[float], float]] = []
         flagged: list[str] = []
         for r in rels:

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CELLS", "PackedTree", "add_packed", "pack", "packable"]
 
-CELLS = 51  # RTREE_MAXCELLS: the cells of a node, whatever the page size
+CELLS = 51  # RTREE_MAXCELLS: the most cells a node holds (pages of 4 KiB and more)
 _CELL = np.dtype([("id", ">i8"), ("box", ">f4", 4)])  # 24 bytes
 NODE_BYTES = 4 + _CELL.itemsize * CELLS
 
@@ -46,10 +46,20 @@ class PackedTree:
 
 
 def pack(ids: np.ndarray, boxes: np.ndarray) -> PackedTree:
-    """The tree over ``boxes`` (n × 4: minx, maxx, miny, maxy, exact in float32) of the
-    rows ``ids``. Each node holds between a third and all of its 51 cells."""
+    """The tree over ``boxes`` (n × 4: minx, maxx, miny, maxy) of the rows ``ids``. Each
+    node but the root holds between a third and all of its 51 cells.
+
+    As SQLite stores a box: rounded outward to float32, and a missing coordinate (NaN,
+    which SQLite binds as NULL) as 0. NaN left in a leaf would spread to every box above
+    it, and no window would find the boxes under those."""
     ids = np.asarray(ids, dtype=np.int64)
-    boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+    exact = np.nan_to_num(np.asarray(boxes, dtype=np.float64).reshape(-1, 4), nan=0.0)
+    boxes = exact.astype(np.float32)
+    lows, highs = boxes[:, 0::2], boxes[:, 1::2]  # (views: minx, miny and maxx, maxy)
+    below = lows > exact[:, 0::2]
+    lows[below] = np.nextafter(lows[below], np.float32(-np.inf))
+    above = highs < exact[:, 1::2]
+    highs[above] = np.nextafter(highs[above], np.float32(np.inf))
     if len(ids) != len(boxes):
         raise ValueError("one box per id is needed")
     if len(ids) == 0:
@@ -117,12 +127,18 @@ def pack(ids: np.ndarray, boxes: np.ndarray) -> PackedTree:
 
 
 def packable(conn: Connection, table: str) -> bool:
-    """Whether the R*Tree ``table`` is empty and has the nodes :func:`pack` writes (a
-    file made with a page size under 1,292 bytes has smaller ones)."""
-    root = conn.exec_driver_sql(f"SELECT length(data) FROM {table}_node WHERE nodeno = 1").scalar()
-    if root != NODE_BYTES:
+    """Whether the R*Tree ``table`` is empty (its root alone, with no cells) and has the
+    nodes :func:`pack` writes (a file made with a page size under 1,292 bytes has
+    smaller ones)."""
+    nodes = conn.exec_driver_sql(
+        f"SELECT COUNT(*), MAX(length(data)), MAX(nodeno) FROM {table}_node"
+    ).one()
+    if tuple(nodes) != (1, NODE_BYTES, 1):
         return False
-    return conn.exec_driver_sql(f"SELECT 1 FROM {table}_rowid LIMIT 1").first() is None
+    return (
+        conn.exec_driver_sql(f"SELECT 1 FROM {table}_rowid LIMIT 1").first() is None
+        and conn.exec_driver_sql(f"SELECT 1 FROM {table}_parent LIMIT 1").first() is None
+    )
 
 
 def add_packed(inserts: Inserts, table: str, ids: np.ndarray, boxes: np.ndarray) -> None:
