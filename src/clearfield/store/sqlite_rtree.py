@@ -54,24 +54,23 @@ def pack(ids: np.ndarray, boxes: np.ndarray) -> PackedTree:
     it, and no window would find the boxes under those."""
     ids = np.asarray(ids, dtype=np.int64)
     exact = np.nan_to_num(np.asarray(boxes, dtype=np.float64).reshape(-1, 4), nan=0.0)
+    if len(ids) != len(exact):
+        raise ValueError("one box per id is needed")
+    if len(ids) == 0:
+        raise ValueError("an R*Tree of no boxes is its empty root; nothing to pack")
     boxes = exact.astype(np.float32)
     lows, highs = boxes[:, 0::2], boxes[:, 1::2]  # (views: minx, miny and maxx, maxy)
     below = lows > exact[:, 0::2]
     lows[below] = np.nextafter(lows[below], np.float32(-np.inf))
     above = highs < exact[:, 1::2]
     highs[above] = np.nextafter(highs[above], np.float32(np.inf))
-    if len(ids) != len(boxes):
-        raise ValueError("one box per id is needed")
-    if len(ids) == 0:
-        raise ValueError("an R*Tree of no boxes is its empty root; nothing to pack")
-    # levels[0] are the leaves: for each level, the node of every entry below it
-    levels: list[
-        tuple[np.ndarray, np.ndarray, np.ndarray]
-    ] = []  # (entry order, node of each, node boxes)
+    # per level, from the leaves up: the entries in packing order, the node of each, and
+    # the nodes' boxes (the entries of the level above)
+    levels: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     entries = boxes
     while True:
         order, node_of = _tile(entries)
-        count = int(node_of[-1]) + 1 if len(node_of) else 0
+        count = int(node_of[-1]) + 1
         node_boxes = np.empty((count, 4), dtype=np.float32)
         sorted_boxes = entries[order]
         starts = np.flatnonzero(np.r_[True, node_of[1:] != node_of[:-1]])
