@@ -129,15 +129,15 @@ def packable(conn: Connection, table: str) -> bool:
     """Whether the R*Tree ``table`` is empty (its root alone, with no cells) and has the
     nodes :func:`pack` writes (a file made with a page size under 1,292 bytes has
     smaller ones)."""
+    # a tree that holds boxes says so at its first row, without reading its nodes
+    if conn.exec_driver_sql(f"SELECT 1 FROM {table}_rowid LIMIT 1").first() is not None:
+        return False
+    if conn.exec_driver_sql(f"SELECT 1 FROM {table}_parent LIMIT 1").first() is not None:
+        return False
     nodes = conn.exec_driver_sql(
         f"SELECT COUNT(*), MAX(length(data)), MAX(nodeno) FROM {table}_node"
     ).one()
-    if tuple(nodes) != (1, NODE_BYTES, 1):
-        return False
-    return (
-        conn.exec_driver_sql(f"SELECT 1 FROM {table}_rowid LIMIT 1").first() is None
-        and conn.exec_driver_sql(f"SELECT 1 FROM {table}_parent LIMIT 1").first() is None
-    )
+    return tuple(nodes) == (1, NODE_BYTES, 1)
 
 
 def add_packed(inserts: Inserts, table: str, ids: np.ndarray, boxes: np.ndarray) -> None:
