@@ -41,11 +41,13 @@ Progress = Callable[[str, int, int], None]
 POSTGRES_PREFIXES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 
 
-def open_store(url: str, *, create: bool = True) -> Store:
+def open_store(url: str, *, create: bool = True, serving: bool = False) -> Store:
     """Open the store a database URL names: ``sqlite:///PATH`` (embedded) or
-    ``postgresql://...`` (the server store, PostGIS)."""
+    ``postgresql://...`` (the server store, PostGIS). ``serving``: for a server, whose
+    requests read while it writes (the embedded store then keeps its write-ahead log
+    for bulk writes too)."""
     if url.startswith("sqlite:///"):
-        return SQLiteStore.open(url, create=create)
+        return SQLiteStore.open(url, create=create, serving=serving)
     if url.startswith(POSTGRES_PREFIXES):
         from clearfield.store.postgis import PostGISStore  # (psycopg only when used)
 

@@ -149,7 +149,7 @@ def create_app(
     check_basemap_tiles(basemap_tiles)
     limit = max_body if max_body is not None else max_body_bytes()
     guard = login_guard if login_guard is not None else LoginGuard()
-    store = services.open_store(database_url, create=False)
+    store = services.open_store(database_url, create=False, serving=True)
     broker = Broker()
     if database_url.startswith(services.POSTGRES_PREFIXES):  # other server processes
         broker.relay = PostgresRelay(libpq_url(database_url), broker)

@@ -138,8 +138,12 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
     def close(self) -> None:
         self.engine.dispose()
 
-    def _prepare_write(self, conn: Connection) -> None:
-        """Before a write transaction begins (SQLite: make it BEGIN IMMEDIATE)."""
+    def _prepare_write(self, conn: Connection, bulk: bool) -> None:
+        """Before a write transaction begins (SQLite: make it BEGIN IMMEDIATE); ``bulk``:
+        it writes many thousand versions."""
+
+    def _write_ended(self, conn: Connection) -> None:
+        """After a write transaction was committed or rolled back."""
 
     def _lock_writes(self, conn: Connection) -> None:
         """First thing in a write transaction: keep other writers out until it ends."""
@@ -151,11 +155,11 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
         """A write of many thousand versions is in ``conn``'s transaction, not yet committed."""
 
     @contextmanager
-    def _writing(self) -> Iterator[Connection]:
+    def _writing(self, bulk: bool = False) -> Iterator[Connection]:
         """One write transaction; writers queue one behind the other (new versions take
         the next keys, and versions are checked against what is stored)."""
         with self.engine.connect() as conn:
-            self._prepare_write(conn)
+            self._prepare_write(conn, bulk)
             try:
                 with conn.begin():
                     self._lock_writes(conn)
@@ -165,6 +169,8 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                     f"the database refused the change and nothing was written ({exc.orig})",
                     code="CONFLICT",
                 ) from None
+            finally:
+                self._write_ended(conn)
 
     # --- programme metadata -------------------------------------------------------------
 
@@ -467,7 +473,7 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
             parent_id = getattr(nv.record, parent_field) if parent_field else None
             if parent_id:
                 keys.add((_PARENT_TYPE[parent_field], parent_id))
-        with self._writing() as conn:
+        with self._writing(bulk=len(versions) >= _BULK) as conn:
             if len(versions) >= _BULK:
                 self._bulk_write(conn)
             known = _entity_pks(conn, keys)

@@ -4,10 +4,22 @@ SQLite here cannot load SpatiaLite, so geometries are WKB blobs, the R*Tree
 (``record_bbox``) gives bounding-box candidates and Shapely decides exact predicates.
 Every write is one ``BEGIN IMMEDIATE`` transaction, so two writers queue instead of
 deadlocking. What it does is :class:`~clearfield.store.sql.SQLStore`'s.
+
+A bulk write (a file of many thousand records) into a database no other connection
+has open is journalled with a rollback journal instead of the WAL: every new page is
+then written once, into the file, where the WAL writes it twice (into the log, then
+at the checkpoint into the file): 575 MB at 20 times the reference scenario, a commit
+of 1 s instead of 4. A rollback journal keeps the copies of the pages the write
+changes, so a crash still leaves the records as they were. Other processes that open
+the database meanwhile wait for the write to end, as they cannot read beside it; a
+store opened ``serving`` (the API server, whose requests read while it writes) keeps
+the WAL.
 """
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +53,15 @@ def schema_revisions(url: str) -> tuple[str | None, str]:
 class SQLiteStore(SQLStore):
     """The embedded store. ``SQLiteStore.open("sqlite:///clearfield.db")`` creates or opens one."""
 
-    def __init__(self, path: Path, engine: Engine, url: str):
+    def __init__(self, path: Path, engine: Engine, url: str, serving: bool = False):
         super().__init__(engine, url)
         self.path = path
+        self.serving = serving
 
     @classmethod
-    def open(cls, url: str, *, create: bool = True) -> SQLiteStore:
+    def open(cls, url: str, *, create: bool = True, serving: bool = False) -> SQLiteStore:
+        """``serving``: other threads read while this store writes (the API server), so
+        bulk writes keep the WAL (see the module's docstring)."""
         if not url.startswith("sqlite:///"):
             raise StoreError(f"not an SQLite URL: {url!r} (expected sqlite:///path)")
         path = Path(url.removeprefix("sqlite:///"))
@@ -63,19 +78,46 @@ class SQLiteStore(SQLStore):
         event.listen(engine, "connect", _on_connect)
         event.listen(engine, "begin", _on_begin)
         migrate(engine)
-        return cls(path, engine, url)
+        return cls(path, engine, url, serving)
 
     def close(self) -> None:
         """Close every connection; the last one to close checkpoints the WAL into the file."""
         self.engine.dispose()
 
-    def _prepare_write(self, conn: Connection) -> None:
+    def _prepare_write(self, conn: Connection, bulk: bool) -> None:
         conn.info["immediate"] = True  # see _on_begin
+        if bulk and not self.serving:
+            conn.info["rollback_journal"] = _leave_wal(conn.connection.driver_connection)
+
+    def _write_ended(self, conn: Connection) -> None:
+        if conn.info.pop("rollback_journal", False):
+            _back_to_wal(conn.connection.driver_connection)
 
     def _bulk_write(self, conn: Connection) -> None:
         # hundreds of MB of table, index and R*Tree pages in one transaction: a page
         # cache that holds them saves spilling and re-reading
         conn.exec_driver_sql("PRAGMA cache_size = -262144")
+
+
+def _leave_wal(dbapi_conn: sqlite3.Connection) -> bool:
+    """Journal the next transaction with a rollback journal if no other connection has
+    the database open (SQLite refuses to leave the WAL otherwise); True if it did."""
+    dbapi_conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        return dbapi_conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0] == "delete"
+    except sqlite3.OperationalError:  # "database is locked": someone else has it open
+        return False
+    finally:
+        dbapi_conn.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
+
+
+def _back_to_wal(dbapi_conn: sqlite3.Connection) -> None:
+    # (if another connection opened meanwhile has the lock, it sets the WAL itself)
+    with contextlib.suppress(sqlite3.OperationalError):
+        dbapi_conn.execute("PRAGMA journal_mode = WAL")
+
+
+_BUSY_MS = 10_000  # how long a connection waits for another's lock
 
 
 def _on_begin(conn: Connection) -> None:
@@ -85,11 +127,18 @@ def _on_begin(conn: Connection) -> None:
 def _on_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None  # SQLAlchemy's "begin" event issues BEGIN IMMEDIATE
     cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
+    try:
+        cur.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.OperationalError as exc:
+        cur.close()
+        raise StoreError(
+            f"the database is busy ({exc}): another process is writing a bulk import into "
+            "it; try again when that has finished"
+        ) from None
     for pragma in (
-        "journal_mode = WAL",
         "foreign_keys = ON",
         "synchronous = NORMAL",
-        "busy_timeout = 10000",
         "cache_size = -65536",  # 64 MiB per connection; a bulk write raises its own
         "temp_store = MEMORY",
     ):

@@ -1,0 +1,149 @@
+"""A bulk write into an SQLite file no one else has open goes through a rollback journal
+(each page written once); beside another connection, or in a serving store, it keeps
+the WAL; killed midway, it leaves the records as they were; a process that opens the
+file meanwhile waits, then says why it could not."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from clearfield import services
+from clearfield.errors import StoreError
+from clearfield.scenario import generate
+from clearfield.store import sqlite as sqlite_store
+from clearfield.store.sqlite import SQLiteStore
+from common import dump, organisation
+
+
+def _wal_bytes(db: Path) -> int:
+    wal = Path(f"{db}-wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+@pytest.fixture()
+def features() -> list[dict]:
+    return generate(scale=0.02, seed=5).features
+
+
+@pytest.fixture()
+def bulk_from_50(monkeypatch) -> None:
+    import clearfield.store.sql as sql
+
+    monkeypatch.setattr(sql, "_BULK", 50)
+
+
+def test_a_bulk_write_alone_goes_through_a_rollback_journal(tmp_path, features, bulk_from_50):
+    db = tmp_path / "a.db"
+    store = SQLiteStore.open(f"sqlite:///{db}")
+    try:
+        services.import_features(store, features, source="s", actor="t")
+        # the WAL was left before the write and taken up again after it: nothing in it
+        assert _wal_bytes(db) == 0
+        assert store.query("PRAGMA journal_mode") == [("wal",)]
+        assert store.count("SELECT COUNT(*) FROM entity") == len(features)
+        assert store.query("PRAGMA integrity_check") == [("ok",)]
+        # and a small write afterwards goes to the WAL again
+        services.import_features(store, [organisation("ORG-NEW")], source="s", actor="t")
+        assert _wal_bytes(db) > 0
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("beside", ["reader", "serving"])
+def test_a_bulk_write_keeps_the_wal_beside_readers(tmp_path, features, bulk_from_50, beside):
+    """Another connection open on the file (a reader in another program), or a serving
+    store: the write goes to the WAL, and the reader reads the records as they were
+    until the commit."""
+    db = tmp_path / "b.db"
+    store = SQLiteStore.open(f"sqlite:///{db}", serving=beside == "serving")
+    services.import_features(store, [organisation("ORG-0")], source="s", actor="t")
+    other = sqlite3.connect(db)
+    try:
+        if beside == "reader":
+            assert other.execute("SELECT COUNT(*) FROM entity").fetchone() == (1,)
+        else:
+            other.close()
+        services.import_features(store, features, source="s", actor="t")
+        assert _wal_bytes(db) > db.stat().st_size / 2  # the pages went to the log
+        assert store.count("SELECT COUNT(*) FROM entity") == len(features) + 1
+    finally:
+        other.close()
+        store.close()
+
+
+_KILLED_WRITER = """
+import sys, time
+from pathlib import Path
+import orjson
+import clearfield.store.sql as sql
+from clearfield import services
+
+sql._BULK = 50
+written = sql.write_accounts
+
+def write_then_wait(*args, **kwargs):  # the rows are in, the commit is not
+    written(*args, **kwargs)
+    Path(sys.argv[3]).write_text("writing")
+    time.sleep(120)
+
+sql.write_accounts = write_then_wait
+store = services.open_store(sys.argv[1], create=False)
+features = orjson.loads(Path(sys.argv[2]).read_bytes())
+services.import_features(store, features, source="s", actor="t")
+"""
+
+
+def test_a_bulk_write_killed_midway_leaves_the_records_as_they_were(
+    tmp_path, features, monkeypatch
+):
+    import orjson
+
+    db = tmp_path / "k.db"
+    url = f"sqlite:///{db}"
+    store = SQLiteStore.open(url)
+    services.import_features(
+        store, [organisation("ORG-0"), organisation("ORG-00")], source="s", actor="t"
+    )
+    before = dump(store)
+    store.close()
+    data = tmp_path / "f.json"
+    data.write_bytes(orjson.dumps(features))
+    marker = tmp_path / "marker"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_WRITER, url, str(data), str(marker)],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert proc.poll() is None, "the writer ended before it wrote"
+            assert time.monotonic() < deadline, "the writer never reached its rows"
+            time.sleep(0.05)
+        assert Path(f"{db}-journal").exists()  # the rollback journal, not the WAL
+
+        # a process that opens the file meanwhile waits for the lock, then says why
+        monkeypatch.setattr(sqlite_store, "_BUSY_MS", 300)
+        with pytest.raises(StoreError, match=r"busy.*bulk import"):
+            SQLiteStore.open(url, create=False).close()
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=20)
+
+    monkeypatch.setattr(sqlite_store, "_BUSY_MS", 10_000)
+    store = SQLiteStore.open(url, create=False)
+    try:
+        assert dump(store) == before
+        assert store.query("PRAGMA integrity_check") == [("ok",)]
+        assert store.query("PRAGMA journal_mode") == [("wal",)]
+        services.import_features(store, features, source="s", actor="t")
+        assert store.count("SELECT COUNT(*) FROM entity") == len(features) + 2
+    finally:
+        store.close()
