@@ -25,7 +25,6 @@ import shapely
 from clearfield.bulk import collector_paused
 from clearfield.domain import quality
 from clearfield.domain.enums import ReviewStatus
-from clearfield.domain.geometry import area_m2
 from clearfield.domain.parse import parse_features, record_values
 from clearfield.domain.records import RECORD_TYPES, Record
 from clearfield.errors import ClearfieldError, ImportRejected, RecordError, StoreError
@@ -249,7 +248,7 @@ def import_features(
             raise ImportRejected(source, errors)
         if progress is not None:
             progress("checking data quality", 0, 1)
-        _quality(store, versions, report)
+        _quality(store, versions, report, ahead)
         if progress is not None:
             progress("writing", 0, 1)
         answers = remember(report) if remember is not None else ()
@@ -447,54 +446,75 @@ def _resolve_versions(
     return out
 
 
-def _quality(store: Store, versions: list[NewVersion], report: ImportReport) -> None:
-    """Attach geocheck-style flags and areas to the versions about to be written."""
+def _quality(
+    store: Store, versions: list[NewVersion], report: ImportReport, ahead: Any = None
+) -> None:
+    """Attach geocheck-style flags and areas to the versions about to be written.
+
+    ``ahead``: what :meth:`Store.account_ahead` started; on a first load into an empty
+    store it checked the guessed versions in its worker process, and those checks are
+    taken when the versions are the guess."""
     by_type: dict[str, list[NewVersion]] = defaultdict(list)
     for nv in versions:
         if nv.record.geometry is not None:
             by_type[nv.record.RECORD_TYPE].append(nv)
-    extent = store.extent_sample()
+    done = ahead.quality_for(versions) if ahead is not None else None
+    extent = store.extent_sample() if done is None else None
     for rtype, items in by_type.items():
-        geoms = [nv.record.geometry for nv in items]
         ids = [nv.record.id for nv in items]
-        arr = np.asarray(geoms, dtype=object)
-        polygonal = items[0].record.GEOMETRY_REQUIRED and "Polygon" in items[0].record.GEOMETRY
-        if polygonal:
-            areas = area_m2(arr)
-            for nv, a in zip(items, areas, strict=True):
-                nv.area_m2 = float(a)
-        mine = set(ids)
-        if len(items) > 1_000:  # a bulk load: one window over the whole file
-            near = store.geometries_near(rtype, tuple(shapely.total_bounds(arr)))  # type: ignore[arg-type]
-        else:  # a field return: only what lies around each record
-            boxes = [tuple(b) for b in shapely.bounds(arr).tolist()]
-            near = store.geometries_touching(rtype, boxes)  # type: ignore[arg-type]
-        near = [(rid, g) for rid, g in near if rid not in mine]
-        flags = []
-        if polygonal:  # teams share a base town and finds a site: only areas should not repeat
-            stored = {quality.normalised_wkb(g): rid for rid, g in near}
-            shapes = [nv.shape for nv in items]
-            known = None if None in shapes else shapes
-            flags += quality.duplicates(geoms, ids, stored, known)
-        flags += quality.long_segments(geoms)
-        flags += quality.swapped_coordinates(geoms, extent)
-        if rtype == "hazard":
-            flags += quality.large_hazards(geoms, [nv.area_m2 for nv in items])
-            flags += quality.overlaps(geoms, ids, [g for _, g in near], [rid for rid, _ in near])
-        if rtype == "activity":
-            hazards = {
-                nv.record.id: nv.record.geometry
-                for nv in versions
-                if nv.record.RECORD_TYPE == "hazard"
-            }
-            missing = {nv.record.hazard_id for nv in items} - hazards.keys()  # type: ignore[attr-defined]
-            if missing:
-                hazards.update(store.current_geometries("hazard", missing))
-            parent_ids = [nv.record.hazard_id for nv in items]  # type: ignore[attr-defined]
-            flags += quality.outside_parent(geoms, [hazards.get(h) for h in parent_ids], parent_ids)
+        if done is not None:
+            areas, flags = done[rtype]
+        else:
+            areas, flags = _check_type(store, rtype, items, versions, extent)
+        if areas is not None:
+            for nv, a in zip(items, areas.tolist(), strict=True):
+                nv.area_m2 = a
         for i, code, message in flags:
             items[i].flags.append((code, message))
             report.flags.append(f"{rtype} {ids[i]}: {code}: {message}")
+
+
+def _check_type(
+    store: Store,
+    rtype: str,
+    items: list[NewVersion],
+    versions: list[NewVersion],
+    extent: Any,
+) -> tuple[Any, list[quality.Flag]]:
+    """The quality checks of one type's new versions against what the store holds."""
+    geoms = [nv.record.geometry for nv in items]
+    ids = [nv.record.id for nv in items]
+    arr = np.asarray(geoms, dtype=object)
+    mine = set(ids)
+    if len(items) > 1_000:  # a bulk load: one window over the whole file
+        near = store.geometries_near(rtype, tuple(shapely.total_bounds(arr)))  # type: ignore[arg-type]
+    else:  # a field return: only what lies around each record
+        boxes = [tuple(b) for b in shapely.bounds(arr).tolist()]
+        near = store.geometries_touching(rtype, boxes)  # type: ignore[arg-type]
+    near = [(rid, g) for rid, g in near if rid not in mine]
+    shapes = [nv.shape for nv in items]
+    parents: list[Any] = []
+    parent_ids: list[str] = []
+    if rtype == "activity":
+        hazards = {
+            nv.record.id: nv.record.geometry for nv in versions if nv.record.RECORD_TYPE == "hazard"
+        }
+        parent_ids = [nv.record.hazard_id for nv in items]  # type: ignore[attr-defined]
+        missing = set(parent_ids) - hazards.keys()
+        if missing:
+            hazards.update(store.current_geometries("hazard", missing))
+        parents = [hazards.get(h) for h in parent_ids]
+    return quality.check_records(
+        rtype,
+        geoms,
+        ids,
+        polygonal=items[0].record.areal(),
+        near=near,
+        extent=extent,
+        parents=parents,
+        parent_ids=parent_ids,
+        normalised=None if None in shapes else shapes,
+    )
 
 
 def review(

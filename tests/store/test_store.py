@@ -257,24 +257,34 @@ _STABLE = {  # every column but the times of writing and the hashes that cover t
 
 
 def test_a_bulk_write_stores_what_a_small_one_does(tmp_path, monkeypatch):
-    """The same scenario written the plain way and the bulk way gives the same rows, an
-    intact audit chain, and accounts equal to those recomputed from the rows."""
+    """The same scenario written the plain way and the bulk way gives the same rows
+    (areas and quality flags too, which the worker computed), an intact audit chain, and
+    accounts equal to those recomputed from the rows."""
     import clearfield.store.sql_accounts as accounts_module
     from clearfield.scenario import generate
     from clearfield.store.audit_chain import verify
 
     features = generate(scale=0.05, seed=3).features
+    first = next(f for f in features if f["properties"]["record_type"] == "hazard")
+    features.append({**first, "properties": {**first["properties"], "id": "HA-COPY"}})
     plain = SQLiteStore.open(f"sqlite:///{tmp_path / 'plain.db'}")
     services.import_features(plain, features, source="s", actor="t")
     _bulk_everywhere(monkeypatch)
     workers = _count_workers(monkeypatch)
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("a first load into an empty store is checked by the worker")
+
+    monkeypatch.setattr(services, "_check_type", not_here)
     bulk = SQLiteStore.open(f"sqlite:///{tmp_path / 'bulk.db'}")
     services.import_features(bulk, features, source="s", actor="t")
     assert workers == [1]  # the accounts came from a worker process, started ahead
+    codes = {c for (c,) in plain.query("SELECT code FROM quality_flag")}
+    assert {"RELEASE_OUTSIDE_HAZARD", "HAZARD_OVERLAP", "DUPLICATE_GEOMETRY"} <= codes, codes
     for table, columns in _STABLE.items():
         sql = f"SELECT {columns} FROM {table} ORDER BY 1"
         assert bulk.query(sql) == plain.query(sql), table
-    assert len(bulk.query("SELECT * FROM hazard_account")) == 250
+    assert len(bulk.query("SELECT * FROM hazard_account")) == 251
     assert verify(bulk).intact
     accounts = [bulk.query(f"SELECT * FROM {t} ORDER BY 1") for t in ("hazard_account", "release_account")]  # fmt: skip
     monkeypatch.setattr(accounts_module, "PARALLEL_FROM", 10**9)  # recomputed in this process

@@ -25,6 +25,7 @@ __all__ = [
     "LONG_SEGMENT_M",
     "OVERLAP_SHARE",
     "Flag",
+    "check_records",
     "duplicates",
     "large_hazards",
     "long_segments",
@@ -38,6 +39,43 @@ Flag = tuple[int, str, str]
 OVERLAP_SHARE = 0.009  # hazards overlapping by more than 0.9% of their area
 LONG_SEGMENT_M = 5_000.0  # consecutive vertices more than 5 km apart
 LARGE_HAZARD_M2 = 100e6  # a hazard over 100 km² is suspicious
+
+
+def check_records(
+    record_type: str,
+    geoms: Sequence[BaseGeometry],
+    ids: Sequence[str],
+    *,
+    polygonal: bool,
+    near: Sequence[tuple[str, BaseGeometry]] = (),
+    extent: Any = None,
+    parents: Sequence[BaseGeometry | None] = (),
+    parent_ids: Sequence[str] = (),
+    normalised: Sequence[bytes | None] | None = None,
+) -> tuple[Any, list[Flag]]:
+    """Every check for records of one type, in one place so that an import and a worker
+    process checking a first load ahead of it flag alike: ``(areas in m², flags)``,
+    areas None unless the type is ``polygonal``.
+
+    ``near``: ``(id, geometry)`` of stored records of the type around these (duplicates,
+    overlaps); ``extent``: box centres of stored records (swapped coordinates); for
+    activities, ``parents`` and ``parent_ids``: each one's hazard (None when not known);
+    ``normalised``: the geometries' normalised WKB, when the caller has it already.
+    """
+    arr = np.asarray(geoms, dtype=object)
+    areas = area_m2(arr) if polygonal else None
+    flags: list[Flag] = []
+    if polygonal:  # teams share a base town and finds a site: only areas should not repeat
+        stored = {normalised_wkb(g): rid for rid, g in near}
+        flags += duplicates(geoms, ids, stored, normalised)
+    flags += long_segments(geoms)
+    flags += swapped_coordinates(geoms, extent)
+    if record_type == "hazard":
+        flags += large_hazards(geoms, areas)
+        flags += overlaps(geoms, ids, [g for _, g in near], [rid for rid, _ in near])
+    if record_type == "activity":
+        flags += outside_parent(geoms, parents, parent_ids)
+    return areas, flags
 
 
 def duplicates(

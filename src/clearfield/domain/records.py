@@ -68,6 +68,12 @@ class Record:
     def info_date(self) -> date | None:
         return getattr(self, self.INFO_DATE) if self.INFO_DATE else None
 
+    @classmethod
+    def areal(cls) -> bool:
+        """Whether records of this type are areas (a polygon required): their area is
+        kept, and checked for duplicates."""
+        return cls.GEOMETRY_REQUIRED and "Polygon" in cls.GEOMETRY
+
     @property
     def counts(self) -> bool:
         """Only approved records count anywhere (DESIGN: land release accounting)."""

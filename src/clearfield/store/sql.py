@@ -37,6 +37,7 @@ from clearfield.domain.parse import build_record, record_values
 from clearfield.domain.records import RECORD_TYPES, Record
 from clearfield.domain.review import check_transition, review_tag
 from clearfield.errors import NotFound, ReviewError, StoreError
+from clearfield.store.accounts_worker import ChecksInput
 from clearfield.store.audit_chain import COLUMNS as HASHED_COLUMNS
 from clearfield.store.audit_chain import append as append_audit_events
 from clearfield.store.audit_chain import chain as chain_audit_events
@@ -439,7 +440,11 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
         the accounts only if its versions are the same (:meth:`AccountsAhead.fits`); it
         checks under its lock that each is still the next version of its record, and a
         first load's hazards and releases are all new, so nothing stored can change
-        their accounts."""
+        their accounts.
+
+        Into an empty store, the worker first runs the data quality checks of these
+        versions (:meth:`AccountsAhead.quality_for`): with nothing stored, they depend
+        on the versions alone."""
         if len(versions) < _BULK or dialect_of(self.engine).name != "sqlite":
             return None
         order: dict[tuple[str, str], int] = {}  # keys numbered as write() will number them
@@ -447,7 +452,10 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
             order.setdefault((nv.record.RECORD_TYPE, nv.record.id), len(order) + 1)
         today = _now()[:10]
         work = _fresh_accounts(versions, order, 0, today)
-        return None if work is None else AccountsAhead.start(versions, today, list(order), work)
+        if work is None:
+            return None
+        checks = _checks_input(versions) if self.is_empty() else None
+        return AccountsAhead.start(versions, today, list(order), work, checks)
 
     def write(
         self,
@@ -757,6 +765,24 @@ _VERSION_COLUMNS = (
     "content_hash",
     "repair_note",
 )
+
+
+def _checks_input(versions: list[NewVersion]) -> ChecksInput:
+    """What the quality checks of these versions read, by type, for a worker process."""
+    by_type: dict[str, list[NewVersion]] = {}
+    for nv in versions:
+        if nv.wkb is not None:
+            by_type.setdefault(nv.record.RECORD_TYPE, []).append(nv)
+    return [
+        (
+            rtype,
+            items[0].record.areal(),
+            [nv.wkb for nv in items],
+            [nv.record.id for nv in items],
+            [nv.record.hazard_id for nv in items] if rtype == "activity" else None,  # type: ignore[attr-defined]
+        )
+        for rtype, items in by_type.items()
+    ]
 
 
 _BULK = 10_000  # versions in one write from which it counts as a bulk load

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection
 
 from clearfield.domain.accounting import ACCOUNT_FIELDS, HazardRelease
 from clearfield.errors import StoreError
-from clearfield.store.accounts_worker import KIND_OF, ReleaseRow, account_chunk
+from clearfield.store.accounts_worker import KIND_OF, ChecksInput, ReleaseRow, account_chunk
 from clearfield.store.dialect import dialect_of
 from clearfield.store.postgis_accounts import refresh_in_postgis
 from clearfield.store.sql_batches import Inserts, inserting, temp_table
@@ -143,8 +143,13 @@ class _Worker:
     """One worker process (:mod:`~clearfield.store.accounts_worker`) and the chunks it
     was given, whose accounts it sends back one chunk at a time."""
 
-    def __init__(self, chunks: list[tuple[list[bytes], list[list[ReleaseRow]]]]) -> None:
+    def __init__(
+        self,
+        chunks: list[tuple[list[bytes], list[list[ReleaseRow]]]],
+        checks: ChecksInput | None = None,
+    ) -> None:
         self.failed = False
+        self._checks_due = checks is not None
         self._errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
         try:
             # the parent's import path, and not the working directory's modules (-P)
@@ -163,8 +168,8 @@ class _Worker:
         try:
             # a thread feeds the worker and another takes its answers as they come: a
             # pipe holds 64 KiB, so a worker whose answers wait unread stops working
-            self._answers: queue.SimpleQueue[list[HazardRelease] | None] = queue.SimpleQueue()
-            for target, args in ((self._send, (chunks,)), (self._receive, ())):
+            self._answers: queue.SimpleQueue[Any] = queue.SimpleQueue()
+            for target, args in ((self._send, (checks, chunks)), (self._receive, ())):
                 thread = threading.Thread(target=target, args=args, daemon=True)
                 thread.start()
                 self._threads.append(thread)
@@ -172,11 +177,15 @@ class _Worker:
             self.close()
             raise
 
-    def _send(self, chunks: list[tuple[list[bytes], list[list[ReleaseRow]]]]) -> None:
+    def _send(
+        self,
+        checks: ChecksInput | None,
+        chunks: list[tuple[list[bytes], list[list[ReleaseRow]]]],
+    ) -> None:
         stdin = self._proc.stdin
         assert stdin is not None
         try:  # (pickled here: the caller's GEOS work meanwhile runs without the lock)
-            work = pickle.dumps(chunks, protocol=pickle.HIGHEST_PROTOCOL)
+            work = pickle.dumps((checks, chunks), protocol=pickle.HIGHEST_PROTOCOL)
             with contextlib.suppress(OSError):  # the worker died: its answers say why
                 stdin.write(work)
         finally:
@@ -190,8 +199,20 @@ class _Worker:
         except Exception:  # (EOFError at the end) no more answers: finished, or failed
             self._answers.put(None)
 
+    def checks(self) -> dict[str, Any]:
+        """The results of the quality checks it was given, waiting for them."""
+        if not self._checks_due:
+            raise RuntimeError("no quality checks were given to this worker, or taken already")
+        self._checks_due = False
+        return self._answer()  # type: ignore[no-any-return]
+
     def next(self) -> list[HazardRelease]:
         """The accounts of the next chunk, waiting for them."""
+        if self._checks_due:  # checks no one asked for come first: pass them by
+            self.checks()
+        return self._answer()  # type: ignore[no-any-return]
+
+    def _answer(self) -> Any:
         answer = self._answers.get()
         if answer is not None:
             return answer
@@ -225,7 +246,12 @@ class Accounting:
     """
 
     def __init__(
-        self, hazards: list[bytes], releases: list[list[ReleaseRow]], progress: Any, alongside: bool
+        self,
+        hazards: list[bytes],
+        releases: list[list[ReleaseRow]],
+        progress: Any,
+        alongside: bool,
+        checks: ChecksInput | None = None,
     ) -> None:
         self._hazards, self._releases, self._progress = hazards, releases, progress
         n = len(hazards)
@@ -238,14 +264,26 @@ class Accounting:
         if n < PARALLEL_FROM or workers < (1 if alongside else 2) or not sys.executable:
             return
         try:
-            for w in range(workers):  # chunk k goes to worker k % workers
+            for w in range(workers):  # chunk k goes to worker k % workers; checks to the first
                 mine = self._chunks[w::workers]
-                self._workers.append(_Worker([(hazards[a:b], releases[a:b]) for a, b in mine]))
+                work = [(hazards[a:b], releases[a:b]) for a, b in mine]
+                self._workers.append(_Worker(work, checks if w == 0 else None))
         except OSError:  # no process could be started: the accounts are computed here
             self.close()
         except BaseException:
             self.close()
             raise
+
+    def checks(self) -> dict[str, Any] | None:
+        """The results of the quality checks given with the work, from the first worker;
+        None if it failed (the caller then runs them itself)."""
+        if not self._workers or self._workers[0].failed:
+            return None
+        try:
+            return self._workers[0].checks()
+        except StoreError as exc:
+            log.warning("%s; its checks and accounts are computed here instead", exc)
+            return None
 
     @property
     def parallel(self) -> bool:
@@ -294,15 +332,21 @@ class AccountsAhead:
     keys: list[tuple[str, str]]  # (record type, id) of entity 1, 2, ...
     work: AccountInput
     accounting: Accounting
+    checking: bool  # whether the worker also runs the guess's quality checks
 
     @classmethod
     def start(
-        cls, versions: list[Any], today: str, keys: list[tuple[str, str]], work: AccountInput
+        cls,
+        versions: list[Any],
+        today: str,
+        keys: list[tuple[str, str]],
+        work: AccountInput,
+        checks: ChecksInput | None = None,
     ) -> AccountsAhead | None:
-        accounting = start_accounts(work, alongside=True)
+        accounting = start_accounts(work, alongside=True, checks=checks)
         if not accounting.parallel:  # computed on demand: nothing to gain ahead
             return None
-        return cls(list(versions), today, keys, work, accounting)
+        return cls(list(versions), today, keys, work, accounting, checks is not None)
 
     def fits(self, versions: list[Any], today: str) -> bool:
         """Whether these accounts are those of writing ``versions`` on ``today``: versions
@@ -310,16 +354,25 @@ class AccountsAhead:
         information and geometries (the very WKB objects), all the accounting input is
         made of. (What the write then finds in the store it checks itself: a version
         that is no longer the next one refuses the write.)"""
-        return (
-            today == self.today
-            and len(versions) == len(self.guess)
-            and all(
-                nv.record is g.record
-                and nv.version == g.version
-                and nv.info_date == g.info_date
-                and nv.wkb is g.wkb
-                for nv, g in zip(versions, self.guess, strict=True)
-            )
+        return today == self.today and self._same(versions)
+
+    def quality_for(self, versions: list[Any]) -> dict[str, tuple[Any, list[Any]]] | None:
+        """The quality checks of ``versions`` by record type, ``(areas, flags)`` as
+        :func:`~clearfield.domain.quality.check_records` gives them, if the worker ran
+        them (a first load into an empty store) and ``versions`` are the guess; else
+        None. Taken once."""
+        if not self.checking or not self._same(versions):
+            return None
+        self.checking = False
+        return self.accounting.checks()
+
+    def _same(self, versions: list[Any]) -> bool:
+        return len(versions) == len(self.guess) and all(
+            nv.record is g.record
+            and nv.version == g.version
+            and nv.info_date == g.info_date
+            and nv.wkb is g.wkb
+            for nv, g in zip(versions, self.guess, strict=True)
         )
 
     def input_for(self, pks: dict[tuple[str, str], int], base: int) -> AccountInput:
@@ -336,14 +389,20 @@ class AccountsAhead:
 
 
 def start_accounts(
-    work: AccountInput, progress: Any = None, *, alongside: bool = False
+    work: AccountInput,
+    progress: Any = None,
+    *,
+    alongside: bool = False,
+    checks: ChecksInput | None = None,
 ) -> Accounting:
     """Start accounting ``work``'s hazards against their releases; ``alongside``: the
-    caller goes on working until it asks for the result (it keeps a core)."""
+    caller goes on working until it asks for the result (it keeps a core); ``checks``:
+    a first load's quality checks, for the worker to run first (see
+    :meth:`Accounting.checks`)."""
     index = {h[0]: i for i, h in enumerate(work.hazards)}
     releases: list[list[ReleaseRow]] = [[] for _ in work.hazards]
     for parent, _, rid, kind, end, _, wkb in work.releases:
         i = index.get(parent)
         if i is not None:  # (a release on a hazard that does not count counts nowhere)
             releases[i].append((rid, kind, end, wkb))
-    return Accounting([h[2] for h in work.hazards], releases, progress, alongside)
+    return Accounting([h[2] for h in work.hazards], releases, progress, alongside, checks)
