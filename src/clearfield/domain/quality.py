@@ -220,17 +220,17 @@ def swapped_coordinates(geoms: Sequence[BaseGeometry], reference: Any = None) ->
         return []
     lo = np.percentile(pts, 5, axis=0) - 0.5
     hi = np.percentile(pts, 95, axis=0) + 0.5
+    x, y = own[:, 0], own[:, 1]
+    inside = (lo[0] <= x) & (x <= hi[0]) & (lo[1] <= y) & (y <= hi[1])
+    swapped = (lo[0] <= y) & (y <= hi[0]) & (lo[1] <= x) & (x <= hi[1])
     flags = []
-    for i, (x, y) in enumerate(own):
-        inside = lo[0] <= x <= hi[0] and lo[1] <= y <= hi[1]
-        swapped = lo[0] <= y <= hi[0] and lo[1] <= x <= hi[1]
-        if not inside and swapped:
-            flags.append(
-                (
-                    i,
-                    "SWAPPED_COORDINATES",
-                    f"lies at lon {x:.4f}, lat {y:.4f}, outside the programme's extent; "
-                    "latitude and longitude are probably swapped",
-                )
+    for i in np.nonzero(~inside & swapped)[0].tolist():
+        flags.append(
+            (
+                i,
+                "SWAPPED_COORDINATES",
+                f"lies at lon {x[i]:.4f}, lat {y[i]:.4f}, outside the programme's extent; "
+                "latitude and longitude are probably swapped",
             )
+        )
     return flags
