@@ -458,7 +458,8 @@ def _quality(
     for nv in versions:
         if nv.record.geometry is not None:
             by_type[nv.record.RECORD_TYPE].append(nv)
-    done = ahead.quality_for(versions) if ahead is not None else None
+    # (taken only while the store is still empty: a record stored meanwhile is checked against)
+    done = ahead.quality_for(versions) if ahead is not None and store.is_empty() else None
     extent = store.extent_sample() if done is None else None
     for rtype, items in by_type.items():
         ids = [nv.record.id for nv in items]

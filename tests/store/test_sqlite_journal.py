@@ -60,8 +60,7 @@ def test_a_bulk_write_alone_goes_through_a_rollback_journal(tmp_path, features, 
 @pytest.mark.parametrize("beside", ["reader", "serving"])
 def test_a_bulk_write_keeps_the_wal_beside_readers(tmp_path, features, bulk_from_50, beside):
     """Another connection open on the file (a reader in another program), or a serving
-    store: the write goes to the WAL, and the reader reads the records as they were
-    until the commit."""
+    store: the write goes to the WAL."""
     db = tmp_path / "b.db"
     store = SQLiteStore.open(f"sqlite:///{db}", serving=beside == "serving")
     services.import_features(store, [organisation("ORG-0")], source="s", actor="t")
@@ -85,9 +84,17 @@ from pathlib import Path
 import orjson
 import clearfield.store.sql as sql
 from clearfield import services
+from clearfield.store.sqlite import SQLiteStore
 
 sql._BULK = 50
 written = sql.write_accounts
+bulk_write = SQLiteStore._bulk_write
+
+def small_cache(self, conn):  # pages spill into the file before the commit
+    bulk_write(self, conn)
+    conn.exec_driver_sql("PRAGMA cache_size = 10")
+
+SQLiteStore._bulk_write = small_cache
 
 def write_then_wait(*args, **kwargs):  # the rows are in, the commit is not
     written(*args, **kwargs)
@@ -114,6 +121,7 @@ def test_a_bulk_write_killed_midway_leaves_the_records_as_they_were(
     )
     before = dump(store)
     store.close()
+    size_before = db.stat().st_size
     data = tmp_path / "f.json"
     data.write_bytes(orjson.dumps(features))
     marker = tmp_path / "marker"
@@ -128,6 +136,11 @@ def test_a_bulk_write_killed_midway_leaves_the_records_as_they_were(
             assert time.monotonic() < deadline, "the writer never reached its rows"
             time.sleep(0.05)
         assert Path(f"{db}-journal").exists()  # the rollback journal, not the WAL
+        assert db.stat().st_size > 2 * size_before  # new pages are in the file already
+        # the write holds the file from its start: a reader is kept out, not let in to
+        # keep the write's commit waiting
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            sqlite3.connect(db, timeout=0.2).execute("SELECT COUNT(*) FROM entity").fetchone()
 
         # a process that opens the file meanwhile waits for the lock, then says why
         monkeypatch.setattr(sqlite_store, "_BUSY_MS", 300)

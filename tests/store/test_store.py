@@ -334,6 +334,9 @@ def test_a_bulk_write_failing_midway_leaves_nothing(tmp_path, monkeypatch, where
     assert dump(store) == before
     assert verify(store).intact
     assert _accounting_workers() == []
+    # the bulk write's rollback journal is given up with it: the file is back in WAL
+    assert store.query("PRAGMA journal_mode") == [("wal",)]
+    assert Path(f"{tmp_path / 'bulk.db'}-journal").exists() is False
     store.close()
 
 

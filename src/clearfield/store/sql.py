@@ -160,8 +160,8 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
         """One write transaction; writers queue one behind the other (new versions take
         the next keys, and versions are checked against what is stored)."""
         with self.engine.connect() as conn:
-            self._prepare_write(conn, bulk)
             try:
+                self._prepare_write(conn, bulk)
                 with conn.begin():
                     self._lock_writes(conn)
                     yield conn

@@ -10,10 +10,13 @@ has open is journalled with a rollback journal instead of the WAL: every new pag
 then written once, into the file, where the WAL writes it twice (into the log, then
 at the checkpoint into the file): 575 MB at 20 times the reference scenario, a commit
 of 1 s instead of 4. A rollback journal keeps the copies of the pages the write
-changes, so a crash still leaves the records as they were. Other processes that open
-the database meanwhile wait for the write to end, as they cannot read beside it; a
+changes, and the write syncs fully, so a crash or a power cut still leaves the records
+as they were. Nobody can read beside such a write: it holds the file exclusively from
+its start (a reader let in while it only reserved the file would keep its commit
+waiting), so another Clearfield process that opens the database meanwhile waits 10 s,
+then says it is busy with a bulk import, and other programs wait as they are set to. A
 store opened ``serving`` (the API server, whose requests read while it writes) keeps
-the WAL.
+the WAL, as does any write while another connection has the file open.
 """
 
 from __future__ import annotations
@@ -85,13 +88,19 @@ class SQLiteStore(SQLStore):
         self.engine.dispose()
 
     def _prepare_write(self, conn: Connection, bulk: bool) -> None:
-        conn.info["immediate"] = True  # see _on_begin
-        if bulk and not self.serving:
-            conn.info["rollback_journal"] = _leave_wal(conn.connection.driver_connection)
+        journal = bulk and not self.serving and _leave_wal(conn.connection.driver_connection)
+        conn.info["rollback_journal"] = journal
+        conn.info["begin"] = "BEGIN EXCLUSIVE" if journal else "BEGIN IMMEDIATE"  # see _on_begin
 
     def _write_ended(self, conn: Connection) -> None:
+        conn.info.pop("begin", None)
         if conn.info.pop("rollback_journal", False):
-            _back_to_wal(conn.connection.driver_connection)
+            dbapi_conn = conn.connection.driver_connection
+            if dbapi_conn.in_transaction:  # a commit that failed leaves it open
+                with contextlib.suppress(sqlite3.Error):
+                    dbapi_conn.execute("ROLLBACK")
+            if not _back_to_wal(dbapi_conn):
+                conn.invalidate()  # the pool must not hand out a connection out of WAL
 
     def _bulk_write(self, conn: Connection) -> None:
         # hundreds of MB of table, index and R*Tree pages in one transaction: a page
@@ -104,24 +113,32 @@ def _leave_wal(dbapi_conn: sqlite3.Connection) -> bool:
     the database open (SQLite refuses to leave the WAL otherwise); True if it did."""
     dbapi_conn.execute("PRAGMA busy_timeout = 0")
     try:
-        return dbapi_conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0] == "delete"
+        left = dbapi_conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0] == "delete"
     except sqlite3.OperationalError:  # "database is locked": someone else has it open
         return False
     finally:
         dbapi_conn.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
+    if left:  # a rollback journal survives a power cut only with every sync done
+        dbapi_conn.execute("PRAGMA synchronous = FULL")
+    return left
 
 
-def _back_to_wal(dbapi_conn: sqlite3.Connection) -> None:
-    # (if another connection opened meanwhile has the lock, it sets the WAL itself)
-    with contextlib.suppress(sqlite3.OperationalError):
-        dbapi_conn.execute("PRAGMA journal_mode = WAL")
+def _back_to_wal(dbapi_conn: sqlite3.Connection) -> bool:
+    """Back to the WAL after :func:`_leave_wal`'s transaction; False if it could not be
+    (another connection opened meanwhile has the lock: it sets the WAL itself)."""
+    try:
+        mode = dbapi_conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    except sqlite3.OperationalError:
+        return False
+    dbapi_conn.execute("PRAGMA synchronous = NORMAL")
+    return bool(mode == "wal")
 
 
 _BUSY_MS = 10_000  # how long a connection waits for another's lock
 
 
 def _on_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.pop("immediate", False) else "BEGIN")
+    conn.exec_driver_sql(conn.info.pop("begin", "BEGIN"))
 
 
 def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -132,6 +149,9 @@ def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         cur.execute("PRAGMA journal_mode = WAL")
     except sqlite3.OperationalError as exc:
         cur.close()
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # (the primary code)
+        if code not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):  # a read-only file, ...
+            raise
         raise StoreError(
             f"the database is busy ({exc}): another process is writing a bulk import into "
             "it; try again when that has finished"
