@@ -310,6 +310,8 @@ def _check_references(
                 if value is not None and value not in in_file.get(target, ()):
                     wanted[target].add(value)
     found = {target: store.existing(target, ids) for target, ids in wanted.items()}
+    if all(found[target] >= ids for target, ids in wanted.items()):
+        return errors  # every reference found: no need to look for the records naming others
     for items in by_type.values():
         for i, rec, _ in items:
             for prop, target in rec.REFERENCES.items():
