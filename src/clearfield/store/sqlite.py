@@ -2,8 +2,8 @@
 
 SQLite here cannot load SpatiaLite, so geometries are WKB blobs, the R*Tree
 (``record_bbox``) gives bounding-box candidates and Shapely decides exact predicates.
-Every write is one ``BEGIN IMMEDIATE`` transaction, so two writers queue instead of
-deadlocking. What it does is :class:`~clearfield.store.sql.SQLStore`'s.
+Every write is one ``BEGIN IMMEDIATE`` transaction (``EXCLUSIVE`` for the bulk write
+below), so two writers queue instead of deadlocking. What it does is :class:`~clearfield.store.sql.SQLStore`'s.
 
 A bulk write (a file of many thousand records) into a database no other connection
 has open is journalled with a rollback journal instead of the WAL: every new page is
