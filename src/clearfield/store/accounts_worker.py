@@ -1,7 +1,7 @@
 """Land release accounts from geometries as WKB, in this process or in a worker process.
 
-``python -m clearfield.store.accounts_worker`` is the worker: it reads, pickled on
-stdin, the data quality checks of a first load (or None) and a list of chunks of
+``python -m clearfield.store.accounts_worker`` is the worker: it reads from stdin two
+pickles, the data quality checks of a first load (or None), then a list of chunks of
 accounting work; it writes the checks' results to stdout first, then the accounts of
 each chunk as soon as they are done, so the caller can show progress and take them in
 order. A first load's checks come first because the import needs them before it
@@ -83,12 +83,12 @@ def main() -> None:
     # a short life whose garbage reference counting frees: the collector would only
     # walk the work again and again (a sixth of the time)
     gc.disable()
-    checks, chunks = pickle.load(sys.stdin.buffer)
+    checks = pickle.load(sys.stdin.buffer)
     out = sys.stdout.buffer
     if checks is not None:
         pickle.dump(check_first_load(checks), out, protocol=pickle.HIGHEST_PROTOCOL)
         out.flush()
-    for hazards, releases in chunks:
+    for hazards, releases in pickle.load(sys.stdin.buffer):
         pickle.dump(account_chunk(hazards, releases), out, protocol=pickle.HIGHEST_PROTOCOL)
         out.flush()
 

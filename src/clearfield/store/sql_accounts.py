@@ -185,9 +185,11 @@ class _Worker:
         stdin = self._proc.stdin
         assert stdin is not None
         try:  # (pickled here: the caller's GEOS work meanwhile runs without the lock)
-            work = pickle.dumps((checks, chunks), protocol=pickle.HIGHEST_PROTOCOL)
-            with contextlib.suppress(OSError):  # the worker died: its answers say why
-                stdin.write(work)
+            # the checks apart and first: the worker starts them while the rest comes
+            for part in (checks, chunks):
+                work = pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
+                with contextlib.suppress(OSError):  # the worker died: its answers say why
+                    stdin.write(work)
         finally:
             with contextlib.suppress(OSError):
                 stdin.close()
