@@ -468,7 +468,7 @@ def _quality(
         if done is not None:
             areas, flags = done[rtype]
         else:
-            areas, flags = _check_type(store, rtype, items, versions, extent)
+            areas, flags = _check_type(store, rtype, items, ids, versions, extent)
         if areas is not None:
             for nv, a in zip(items, areas.tolist(), strict=True):
                 nv.area_m2 = a
@@ -481,12 +481,13 @@ def _check_type(
     store: Store,
     rtype: str,
     items: list[NewVersion],
+    ids: list[str],
     versions: list[NewVersion],
     extent: Any,
 ) -> tuple[Any, list[quality.Flag]]:
-    """The quality checks of one type's new versions against what the store holds."""
+    """The quality checks of one type's new versions (``ids`` theirs) against what the
+    store holds."""
     geoms = [nv.record.geometry for nv in items]
-    ids = [nv.record.id for nv in items]
     arr = np.asarray(geoms, dtype=object)
     mine = set(ids)
     if len(items) > 1_000:  # a bulk load: one window over the whole file
