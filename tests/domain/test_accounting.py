@@ -11,7 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely import box
 
-from clearfield.domain.accounting import Release, account_hazard, remaining_geometry
+from clearfield.domain.accounting import (
+    Release,
+    account_hazard,
+    account_hazards,
+    remaining_geometry,
+)
 from clearfield.domain.enums import ActivityKind, ReviewStatus
 from clearfield.domain.geometry import area_m2, to_equal_area
 
@@ -132,6 +137,21 @@ def test_releases_that_share_edges_count_as_the_overlay_counts_them(hazard, rels
     assert r.reduced_m2 == pytest.approx(want["ts"], rel=1e-6, abs=0.05)
     assert r.cleared_m2 == pytest.approx(want["clearance"], rel=1e-6, abs=0.05)
     assert r.remaining_m2 >= 0
+
+
+@FAST
+@given(st.lists(st.tuples(hazards(), adjacent_releases()), min_size=2, max_size=5))
+def test_many_hazards_at_once_are_each_accounted_alone(cases):
+    """The array calls that decide which releases overlap, across many hazards, keep each
+    hazard's releases to itself: hazards drawn on the same ground (and so releases of one
+    that overlap another's) are accounted as they are one by one."""
+    together = account_hazards([h for h, _ in cases], [rels for _, rels in cases])
+    for (hazard, rels), got in zip(cases, together, strict=True):
+        want = oracle(hazard, rels)
+        assert got.cancelled_m2 == pytest.approx(want["nts"], rel=1e-6, abs=0.05)
+        assert got.reduced_m2 == pytest.approx(want["ts"], rel=1e-6, abs=0.05)
+        assert got.cleared_m2 == pytest.approx(want["clearance"], rel=1e-6, abs=0.05)
+        assert got.first_release == pytest.approx(account_hazard(hazard, rels).first_release)
 
 
 @FAST

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import shapely
@@ -43,6 +43,8 @@ __all__ = [
     "ReleaseTotals",
     "account_hazard",
     "account_hazards",
+    "account_in_plane",
+    "counted_releases",
     "remaining_geometry",
     "remaining_ground",
 ]
@@ -131,84 +133,108 @@ def account_hazard(hazard: BaseGeometry, releases: Iterable[Release]) -> HazardR
 def account_hazards(
     hazards: Sequence[BaseGeometry], releases: Sequence[Sequence[Release]]
 ) -> list[HazardRelease]:
-    """Account many hazards at once; ``releases[i]`` are the releases of ``hazards[i]``.
-
-    Geometries are projected in two array calls, and the usual case (a release inside
-    its hazard that overlaps no earlier release) costs one GEOS predicate and two more
-    for each earlier release whose box it meets, so a whole programme is accounted in
-    seconds.
-    """
+    """Account many hazards at once; ``releases[i]`` are the releases of ``hazards[i]``."""
     if len(hazards) != len(releases):
         raise ValueError("one list of releases per hazard is needed")
-    plane_h = to_equal_area(np.asarray(hazards, dtype=object))
-    hazard_m2 = shapely.area(plane_h)
-    counted: list[list[Release]] = []
-    flat: list[BaseGeometry] = []
-    owner: list[int] = []
-    for i, rels in enumerate(releases):
-        ok = sorted(
+    counted = counted_releases(releases)
+    flat = [r.geometry for rels in counted for r in rels]
+    return account_in_plane(
+        to_equal_area(np.asarray(hazards, dtype=object)),
+        counted,
+        to_equal_area(np.asarray(flat, dtype=object)),
+    )
+
+
+def counted_releases(releases: Sequence[Sequence[Release]]) -> list[list[Release]]:
+    """The releases that count, per hazard, in the order they release ground: the approved
+    ones, by end date and then id."""
+    return [
+        sorted(
             (r for r in rels if r.review_status is ReviewStatus.APPROVED),
             key=lambda r: (r.end_date, r.id),
         )
-        counted.append(ok)
-        flat.extend(r.geometry for r in ok)
-        owner.extend([i] * len(ok))
-    plane_r = to_equal_area(np.asarray(flat, dtype=object))
-    own = np.asarray(owner, dtype=np.int64)
-    shapely.prepare(plane_h)
-    inside = shapely.covered_by(plane_r, plane_h[own]) if len(own) else np.zeros(0, bool)
-    r_area = shapely.area(plane_r)
-    r_box = shapely.bounds(plane_r).tolist() if len(own) else []
+        for rels in releases
+    ]
+
+
+def account_in_plane(
+    plane_hazards: Any, counted: Sequence[Sequence[Release]], plane_releases: Any
+) -> list[HazardRelease]:
+    """The accounts of hazards already in the equal-area plane, against the releases of
+    each as :func:`counted_releases` gives them; ``plane_releases``: their geometries in
+    the plane, one after another in that order (a worker that projected them for its
+    checks passes them on instead of projecting them again).
+
+    Everything is decided in array calls except the unions: each release is clipped to
+    its hazard (only the few not covered by it need the overlay), every pair of releases
+    on the same hazard whose boxes meet is tested once for overlapping interiors, and a
+    release that overlaps no earlier one adds its whole clipped area. Only releases
+    that overlap earlier ones are merged with the pieces those belong to; adjacent
+    releases (strips, lanes, boxes of a grid), the usual case, cost no union at all.
+    """
+    n = len(plane_releases)
+    own = np.repeat(np.arange(len(counted)), [len(rels) for rels in counted])
+    hazard_m2 = shapely.area(plane_hazards)
+    clips = np.asarray(plane_releases, dtype=object).copy()
+    whole = shapely.area(clips) if n else np.zeros(0)
+    clip_m2 = whole.copy()
+    if n:
+        shapely.prepare(plane_hazards)
+        out = np.nonzero(~shapely.covered_by(clips, plane_hazards[own]))[0]
+        if len(out):
+            cut = shapely.intersection(clips[out], plane_hazards[own[out]])
+            polys = np.empty(len(out), dtype=object)
+            polys[:] = [_polygonal(g) for g in cut]
+            clips[out] = polys
+            clip_m2[out] = shapely.area(clips[out])
+    # pairs (earlier j, later k) on one hazard whose interiors overlap
+    live = np.nonzero(clip_m2 > 0)[0]
+    later, earlier = shapely.STRtree(clips[live]).query(clips[live])
+    later, earlier = live[later], live[earlier]
+    same = (own[later] == own[earlier]) & (earlier < later)
+    later, earlier = later[same], earlier[same]
+    meet = shapely.intersects(clips[earlier], clips[later])
+    later, earlier = later[meet], earlier[meet]
+    overlap = ~shapely.touches(clips[earlier], clips[later])
+    overlaps_earlier: dict[int, list[int]] = {}
+    for j, k in zip(earlier[overlap].tolist(), later[overlap].tolist(), strict=True):
+        overlaps_earlier.setdefault(k, []).append(j)
 
     results: list[HazardRelease] = []
+    flagged_outside = whole - clip_m2 > OUTSIDE_TOLERANCE_M2
     k = 0
     for i, rels in enumerate(counted):
         acc = HazardRelease(hazard_m2=float(hazard_m2[i]))
-        # The ground released so far, kept as pieces whose interiors are pairwise disjoint
-        # (geometry, box, m²): a release whose box meets no piece's costs no GEOS call at
-        # all; one that overlaps some is merged with them in one union, and what it adds
-        # is the growth in area. One that only shares edges or corners with a piece adds
-        # its whole area and stays a piece of its own: adjacent releases (strips, lanes,
-        # boxes of a grid) are the usual case, and their unions took most of the time.
-        pieces: list[tuple[BaseGeometry, list[float], float]] = []
+        # the ground released so far, as pieces whose interiors are pairwise disjoint:
+        # piece -> (its union, m², its releases), and each release's piece
+        pieces: dict[int, tuple[BaseGeometry, float, list[int]]] = {}
+        piece_of: dict[int, int] = {}
         flagged: list[str] = []
         for r in rels:
-            geom, whole, bx = plane_r[k], float(r_area[k]), r_box[k]
-            if inside[k]:
-                clip, clip_m2 = geom, whole
-            else:
-                clip = _polygonal(shapely.intersection(geom, plane_h[i]))
-                clip_m2 = float(shapely.area(clip))
-                bx = list(shapely.bounds(clip))
-                if whole - clip_m2 > OUTSIDE_TOLERANCE_M2:
-                    acc.outside_m2 += whole - clip_m2
-                    acc.outside_by_release[r.id] = whole - clip_m2
-                    flagged.append(r.id)
+            m2 = float(clip_m2[k])
+            if flagged_outside[k]:
+                outside = float(whole[k] - clip_m2[k])
+                acc.outside_m2 += outside
+                acc.outside_by_release[r.id] = outside
+                flagged.append(r.id)
+            if m2 > 0:
+                met = dict.fromkeys(piece_of[j] for j in overlaps_earlier.get(k, ()))
+                if not met:
+                    new_m2 = m2
+                    pieces[k] = (clips[k], m2, [k])
+                    piece_of[k] = k
+                else:
+                    parts = [pieces.pop(p) for p in sorted(met)]
+                    merged = _union([p[0] for p in parts], clips[k])
+                    merged_m2 = float(shapely.area(merged))
+                    new_m2 = max(0.0, merged_m2 - sum(p[1] for p in parts))
+                    members = [m for p in parts for m in p[2]] + [k]
+                    pieces[k] = (merged, merged_m2, members)
+                    for m in members:
+                        piece_of[m] = k
+                acc.add(r.kind.release, new_m2)
+                acc.first_release[r.id] = new_m2
             k += 1
-            if clip_m2 <= 0:
-                continue
-            touching = [
-                p
-                for p in pieces
-                if p[1][0] <= bx[2]
-                and bx[0] <= p[1][2]
-                and p[1][1] <= bx[3]
-                and bx[1] <= p[1][3]
-                and shapely.intersects(p[0], clip)
-                and not shapely.touches(p[0], clip)
-            ]
-            if not touching:
-                new_m2 = clip_m2
-                pieces.append((clip, bx, clip_m2))
-            else:
-                merged = _union([p[0] for p in touching], clip)
-                merged_m2 = float(shapely.area(merged))
-                new_m2 = max(0.0, merged_m2 - sum(p[2] for p in touching))
-                gone = {id(p) for p in touching}
-                pieces = [p for p in pieces if id(p) not in gone]
-                pieces.append((merged, list(shapely.bounds(merged)), merged_m2))
-            acc.add(r.kind.release, new_m2)
-            acc.first_release[r.id] = new_m2
         acc.flagged = tuple(flagged)
         results.append(acc)
     return results
