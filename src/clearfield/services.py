@@ -28,6 +28,7 @@ from clearfield.domain.enums import ReviewStatus
 from clearfield.domain.parse import parse_features, record_values
 from clearfield.domain.records import RECORD_TYPES, Record
 from clearfield.errors import ClearfieldError, ImportRejected, RecordError, StoreError
+from clearfield.store.accounts_worker import CheckPart
 from clearfield.store.base import FieldReturn, NewVersion, RememberedAnswer, Store, StoredRecord
 from clearfield.store.sqlite import SQLiteStore
 from clearfield.store.sqlite import schema_revisions as sqlite_schema_revisions
@@ -208,38 +209,24 @@ def import_features(
     """
     today = today or datetime.now(UTC).date()
     errors: list[RecordError] = []
-    parsed: list[tuple[int, Record, str | None]] = []
-    total = len(features)
-    checking = None if progress is None else lambda d, t: progress("checking records", d, t)
-    for i, rec, note in parse_features(features, repair=repair, progress=checking):
-        if isinstance(rec, RecordError):
-            errors.append(rec)
-            continue
-        info = rec.info_date
-        if info is not None and info > today + timedelta(days=1):
-            errors.append(
-                RecordError(
-                    f"date of information {info} is in the future",
-                    record=_label(i, rec),
-                    field=rec.INFO_DATE,
-                )
-            )
-            continue
-        parsed.append((i, rec, note))
-    if progress is not None:
-        progress("checking records", total, total)
-
     by_type: dict[str, list[tuple[int, Record, str | None]]] = defaultdict(list)
-    for item in parsed:
-        by_type[item[1].RECORD_TYPE].append(item)
-    wkbs = {
-        rtype: shapely.to_wkb(np.asarray([r.geometry for _, r, _ in items], dtype=object))
-        for rtype, items in by_type.items()
-    }
-    # a first load's accounts start now, in another process, on the guess that every
-    # record is new; the write takes them only if the versions turn out so
-    ahead = store.account_ahead(_first_load(by_type, wkbs, today))
+    wkbs: dict[str, list[Any]] = defaultdict(list)
+    total = len(features)
+    # a first load into an empty store is checked for data quality in another process,
+    # part by part as it is parsed, on the guess that every record is new; its accounts
+    # start there once all is parsed, and the write takes both only if the guess holds
+    ahead = store.first_load_ahead(total)
     try:
+        for start in range(0, total, _PARSE_PART):
+            checking = None
+            if progress is not None:
+                checking = lambda d, t, a=start: progress("checking records", a + d, total)  # noqa: E731
+            part = features[start : start + _PARSE_PART]
+            parsed = _parse_part(part, start + 1, repair, today, errors, checking)
+            _add_part(parsed, by_type, wkbs, ahead)
+        if progress is not None:
+            progress("checking records", total, total)
+        ahead = store.account_ahead(_first_load(by_type, wkbs, today), ahead)
         errors += _check_references(store, by_type, _ids_in_file(features))
         report = ImportReport(source=source)
         versions = _resolve_versions(store, by_type, today, report, errors, corrections, wkbs)
@@ -266,6 +253,69 @@ def import_features(
     if progress is not None:
         progress("writing", 1, 1)
     return report
+
+
+_PARSE_PART = 50_000  # features parsed at a time (a first load's checks go on meanwhile)
+
+
+def _parse_part(
+    features: list[Any],
+    first: int,
+    repair: bool,
+    today: date,
+    errors: list[RecordError],
+    progress: Callable[[int, int], None] | None,
+) -> list[tuple[int, Record, str | None]]:
+    """The records of a part of the file (features ``first``, ``first + 1``, ...); what
+    cannot be a record goes to ``errors``."""
+    parsed = []
+    for i, rec, note in parse_features(features, repair=repair, progress=progress, first=first):
+        if isinstance(rec, RecordError):
+            errors.append(rec)
+            continue
+        info = rec.info_date
+        if info is not None and info > today + timedelta(days=1):
+            errors.append(
+                RecordError(
+                    f"date of information {info} is in the future",
+                    record=_label(i, rec),
+                    field=rec.INFO_DATE,
+                )
+            )
+            continue
+        parsed.append((i, rec, note))
+    return parsed
+
+
+def _add_part(
+    parsed: list[tuple[int, Record, str | None]],
+    by_type: dict[str, list[tuple[int, Record, str | None]]],
+    wkbs: dict[str, list[Any]],
+    ahead: Any,
+) -> None:
+    """File a part's records by type with their geometries as WKB, and send those with
+    a geometry to be checked ahead (``ahead``, when a first load's checks run so)."""
+    mine: dict[str, list[tuple[int, Record, str | None]]] = defaultdict(list)
+    for item in parsed:
+        mine[item[1].RECORD_TYPE].append(item)
+    for rtype, items in mine.items():
+        part = shapely.to_wkb(np.asarray([r.geometry for _, r, _ in items], dtype=object)).tolist()
+        by_type[rtype] += items
+        wkbs[rtype] += part
+        if ahead is None:
+            continue
+        shaped = [k for k, w in enumerate(part) if w is not None]
+        if shaped:
+            recs = [items[k][1] for k in shaped]
+            ahead.check(
+                CheckPart(
+                    rtype,
+                    recs[0].areal(),
+                    [part[k] for k in shaped],
+                    [r.id for r in recs],
+                    [r.hazard_id for r in recs] if rtype == "activity" else None,  # type: ignore[attr-defined]
+                )
+            )
 
 
 def _label(index: int, rec: Record) -> str:

@@ -237,6 +237,7 @@ def _bulk_everywhere(monkeypatch) -> None:
     import clearfield.store.sql_batches as batches
 
     monkeypatch.setattr(sql, "_BULK", 50)
+    monkeypatch.setattr(services, "_PARSE_PART", 89)
     monkeypatch.setattr(sql, "_WRITE_CHUNK", 97)
     monkeypatch.setattr(batches, "_ROWS_PER_STATEMENT", 7)
     monkeypatch.setattr(accounts, "PARALLEL_FROM", 1)
@@ -258,13 +259,16 @@ _STABLE = {  # every column but the times of writing and the hashes that cover t
 
 def test_a_bulk_write_stores_what_a_small_one_does(tmp_path, monkeypatch):
     """The same scenario written the plain way and the bulk way gives the same rows
-    (areas and quality flags too, which the worker computed), an intact audit chain, and
+    (areas and quality flags too, which the worker computed part by part as the file
+    was parsed, some activities before their hazards), an intact audit chain, and
     accounts equal to those recomputed from the rows."""
     import clearfield.store.sql_accounts as accounts_module
     from clearfield.scenario import generate
     from clearfield.store.audit_chain import verify
 
     features = generate(scale=0.05, seed=3).features
+    early = [f for f in features if f["properties"]["record_type"] == "activity"][::7]
+    features = early + [f for f in features if all(f is not e for e in early)]
     first = next(f for f in features if f["properties"]["record_type"] == "hazard")
     features.append({**first, "properties": {**first["properties"], "id": "HA-COPY"}})
     plain = SQLiteStore.open(f"sqlite:///{tmp_path / 'plain.db'}")

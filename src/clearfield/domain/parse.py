@@ -456,8 +456,10 @@ def parse_features(
     *,
     repair: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    first: int = 1,
 ) -> list[tuple[int, Record | RecordError, str | None]]:
-    """Parse many features at once: ``(index, record or the error, repair note)`` for each.
+    """Parse many features at once: ``(index, record or the error, repair note)`` for
+    each, indices counted from ``first`` (a part of a larger file).
 
     Geometries are read in one vectorised pass through GEOS and checked as arrays
     (type, finite and in-range bounds, validity, area); only a geometry that fails
@@ -466,7 +468,7 @@ def parse_features(
     """
     heads: list[tuple[int, Any, type[Record] | None]] = []
     readable: list[Any] = []  # the GeoJSON geometry of each feature worth reading at once
-    for i, feature in enumerate(features, 1):
+    for i, feature in enumerate(features, first):
         cls = None
         if isinstance(feature, dict) and isinstance(feature.get("properties"), dict):
             rtype = feature["properties"].get("record_type")
@@ -479,8 +481,8 @@ def parse_features(
     fast = _fast_geometries(heads, _read_geometries(readable))
     out: list[tuple[int, Record | RecordError, str | None]] = []
     for (i, feature, cls), geom in zip(heads, fast, strict=True):
-        if progress is not None and i % 20_000 == 0:
-            progress(i, len(heads))
+        if progress is not None and (i - first + 1) % 20_000 == 0:
+            progress(i - first + 1, len(heads))
         try:
             if cls is None or geom is None:
                 rec, note = parse_feature(feature, index=i, repair=repair)

@@ -25,6 +25,7 @@ __all__ = [
     "LONG_SEGMENT_M",
     "OVERLAP_SHARE",
     "Flag",
+    "RecordChecks",
     "check_records",
     "duplicates",
     "large_hazards",
@@ -53,29 +54,128 @@ def check_records(
     parent_ids: Sequence[str] = (),
     normalised: Sequence[bytes | None] | None = None,
 ) -> tuple[Any, list[Flag]]:
-    """Every check for records of one type, in one place so that an import and a worker
-    process checking a first load ahead of it flag alike: ``(areas in m², flags)``,
-    areas None unless the type is ``polygonal``.
+    """Every check for records of one type: ``(areas in m², flags)``, areas None unless
+    the type is ``polygonal`` (:class:`RecordChecks` given them in one part)."""
+    checks = RecordChecks(record_type, polygonal=polygonal, near=near, extent=extent)
+    checks.add(geoms, ids, parents=parents, parent_ids=parent_ids, normalised=normalised)
+    return checks.result()
+
+
+class RecordChecks:
+    """Every check for the new records of one type, given in parts, in one place so that
+    an import and a worker process checking a first load part by part, while the rest of
+    the file is still being read, flag alike.
 
     ``near``: ``(id, geometry)`` of stored records of the type around these (duplicates,
-    overlaps); ``extent``: box centres of stored records (swapped coordinates); for
-    activities, ``parents`` and ``parent_ids``: each one's hazard (None when not known);
-    ``normalised``: the geometries' normalised WKB, when the caller has it already.
+    overlaps); ``extent``: box centres of stored records (swapped coordinates). Checks of
+    one record (area, long segments, a release outside its hazard) and duplicates (the
+    first of equal geometries is the original) run part by part; those that compare a
+    record with all the others (overlapping hazards, the extent) in :meth:`result`.
     """
-    arr = np.asarray(geoms, dtype=object)
-    areas = area_m2(arr) if polygonal else None
-    flags: list[Flag] = []
-    if polygonal:  # teams share a base town and finds a site: only areas should not repeat
-        stored = {normalised_wkb(g): rid for rid, g in near}
-        flags += duplicates(geoms, ids, stored, normalised)
-    flags += long_segments(geoms)
-    flags += swapped_coordinates(geoms, extent)
-    if record_type == "hazard":
-        flags += large_hazards(geoms, areas)
-        flags += overlaps(geoms, ids, [g for _, g in near], [rid for rid, _ in near])
-    if record_type == "activity":
-        flags += outside_parent(geoms, parents, parent_ids)
-    return areas, flags
+
+    def __init__(
+        self,
+        record_type: str,
+        *,
+        polygonal: bool,
+        near: Sequence[tuple[str, BaseGeometry]] = (),
+        extent: Any = None,
+    ) -> None:
+        self.record_type, self.polygonal = record_type, polygonal
+        self._near, self._extent = near, extent
+        # (teams share a base town and finds a site: only areas should not repeat)
+        self._seen = {normalised_wkb(g): rid for rid, g in near} if polygonal else {}
+        self._ids: list[str] = []
+        self._geoms: list[np.ndarray] = []
+        self._planes: list[np.ndarray] = []
+        self._areas: list[np.ndarray] = []
+        self._centres: list[np.ndarray] = []
+        self._flags: dict[str, list[Flag]] = {
+            "duplicates": [],
+            "long": [],
+            "large": [],
+            "outside": [],
+        }
+
+    def add(
+        self,
+        geoms: Sequence[BaseGeometry],
+        ids: Sequence[str],
+        *,
+        parents: Sequence[BaseGeometry | None] = (),
+        parent_ids: Sequence[str] = (),
+        normalised: Sequence[bytes | None] | None = None,
+    ) -> None:
+        """Check the next records. For activities, ``parents`` and ``parent_ids``: each
+        one's hazard (None when not known yet: :meth:`add_parents` checks it later);
+        ``normalised``: the geometries' normalised WKB, when the caller has it already."""
+        start = len(self._ids)
+        arr = np.asarray(geoms, dtype=object)
+        self._ids += ids
+        self._geoms.append(arr)
+        flags = self._flags
+        if self.polygonal:
+            plane = to_equal_area(arr)
+            self._planes.append(plane)
+            self._areas.append(shapely.area(plane))
+            if normalised is None:
+                normalised = shapely.to_wkb(shapely.normalize(arr))
+            flags["duplicates"] += _shifted(_repeats(normalised, ids, self._seen), start)
+        flags["long"] += _shifted(long_segments(arr), start)
+        b = shapely.bounds(arr)
+        self._centres.append(np.column_stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2]))
+        if self.record_type == "hazard":
+            flags["large"] += _shifted(large_hazards(arr, self._areas[-1]), start)
+        if self.record_type == "activity" and len(parents):
+            flags["outside"] += _shifted(outside_parent(arr, parents, parent_ids), start)
+
+    def add_parents(
+        self,
+        index: Sequence[int],
+        parents: Sequence[BaseGeometry | None],
+        parent_ids: Sequence[str],
+    ) -> None:
+        """Check activities added before their hazards were known (``index``: their
+        positions among all added) against those hazards."""
+        if not len(index):
+            return
+        geoms = np.concatenate(self._geoms)[np.asarray(index, dtype=np.int64)]
+        found = outside_parent(geoms, parents, parent_ids)
+        self._flags["outside"] += [(int(index[i]), code, msg) for i, code, msg in found]
+
+    @property
+    def planes(self) -> Any:
+        """The records' geometries in the equal-area plane (polygonal types), in order."""
+        return _joined(self._planes)
+
+    def result(self) -> tuple[Any, list[Flag]]:
+        """``(areas in m², flags)`` of every record added, in the order they were added;
+        areas None unless the type is ``polygonal``."""
+        areas = _joined(self._areas).astype(np.float64) if self.polygonal else None
+        flags = self._flags
+        out = flags["duplicates"] + flags["long"]
+        out += _swapped(_joined(self._centres).reshape(-1, 2), self._extent)
+        if self.record_type == "hazard":
+            out += flags["large"]
+            near = self._near
+            out += overlaps(
+                _joined(self._geoms),
+                self._ids,
+                [g for _, g in near],
+                [rid for rid, _ in near],
+                plane=self.planes,
+            )
+        if self.record_type == "activity":
+            out += sorted(flags["outside"])
+        return areas, out
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=object)
+
+
+def _shifted(flags: list[Flag], start: int) -> list[Flag]:
+    return [(i + start, code, msg) for i, code, msg in flags] if start else flags
 
 
 def duplicates(
@@ -91,7 +191,13 @@ def duplicates(
     """
     if normalised is None:
         normalised = shapely.to_wkb(shapely.normalize(np.asarray(geoms, dtype=object)))
-    seen = dict(others)
+    return _repeats(normalised, ids, dict(others))
+
+
+def _repeats(
+    normalised: Sequence[bytes | None], ids: Sequence[str], seen: dict[bytes, str]
+) -> list[Flag]:
+    """Flags of geometries already in ``seen`` (normalised WKB -> id), which learns the rest."""
     flags = []
     for i, wkb in enumerate(normalised):
         if wkb is None:
@@ -112,9 +218,11 @@ def overlaps(
     ids: Sequence[str],
     others: Sequence[BaseGeometry] = (),
     other_ids: Sequence[str] = (),
+    plane: Any = None,
 ) -> list[Flag]:
-    """Flag hazards overlapping another hazard (in the list or ``others``) by > 0.9% of their area."""
-    mine = to_equal_area(np.asarray(geoms, dtype=object))
+    """Flag hazards overlapping another hazard (in the list or ``others``) by > 0.9% of
+    their area; ``plane``: ``geoms`` in the equal-area plane, when the caller has them."""
+    mine = to_equal_area(np.asarray(geoms, dtype=object)) if plane is None else plane
     pool = (
         np.concatenate([mine, to_equal_area(np.asarray(others, dtype=object))])
         if len(others)
@@ -213,7 +321,11 @@ def swapped_coordinates(geoms: Sequence[BaseGeometry], reference: Any = None) ->
     the 5th-95th percentiles so that a few stray records do not stretch it.
     """
     b = shapely.bounds(np.asarray(geoms, dtype=object))
-    own = np.column_stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2])  # box centres
+    return _swapped(np.column_stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2]), reference)
+
+
+def _swapped(own: np.ndarray, reference: Any) -> list[Flag]:
+    """:func:`swapped_coordinates` of geometries given by their box centres ``own``."""
     ref = np.asarray(reference, dtype=float).reshape(-1, 2) if reference is not None else own[:0]
     pts = ref if len(ref) >= 5 else own  # what is stored, when there is enough of it
     if len(pts) < 5:

@@ -155,10 +155,18 @@ class Store(Protocol):
     ) -> list[dict[str, Any]]: ...
 
     # writing
-    def account_ahead(self, versions: list[NewVersion]) -> Any:
+    def first_load_ahead(self, records: int) -> Any:
+        """Start work for a first load of ``records`` into an empty store (its data
+        quality checks, given part by part as the caller parses: ``.check(...)``) before
+        the records are all known; None when there is none. Give it to
+        :meth:`account_ahead` and close it (``.close()``) when done, written or not."""
+        ...
+
+    def account_ahead(self, versions: list[NewVersion], ahead: Any = None) -> Any:
         """Start work that :meth:`write` of these ``versions`` will need (the accounts of
-        a first load) while the caller does its own; None when there is none. Pass it
-        to :meth:`write` and close it (``.close()``) when done, written or not."""
+        a first load) while the caller does its own, in ``ahead`` when
+        :meth:`first_load_ahead` started it; None when there is none. Pass it to
+        :meth:`write` and close it (``.close()``) when done, written or not."""
         ...
 
     def write(

@@ -37,7 +37,6 @@ from clearfield.domain.parse import build_record, record_values
 from clearfield.domain.records import RECORD_TYPES, Record
 from clearfield.domain.review import check_transition, review_tag
 from clearfield.errors import NotFound, ReviewError, StoreError
-from clearfield.store.accounts_worker import ChecksInput
 from clearfield.store.audit_chain import COLUMNS as HASHED_COLUMNS
 from clearfield.store.audit_chain import append as append_audit_events
 from clearfield.store.audit_chain import chain as chain_audit_events
@@ -431,31 +430,40 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
 
     # --- writing --------------------------------------------------------------------------
 
-    def account_ahead(self, versions: list[NewVersion]) -> AccountsAhead | None:
+    def first_load_ahead(self, records: int) -> AccountsAhead | None:
+        """Start a worker process for a first load of ``records`` into this store, when it
+        is empty and the load is large: it checks the records' data quality part by part
+        while the caller parses the rest (:meth:`AccountsAhead.check`), and accounts them
+        once :meth:`account_ahead` is given all. With nothing stored, the checks depend
+        on the load alone (:meth:`AccountsAhead.quality_for`). None otherwise."""
+        if records < _BULK or dialect_of(self.engine).name != "sqlite" or not self.is_empty():
+            return None
+        return AccountsAhead.checking()
+
+    def account_ahead(
+        self, versions: list[NewVersion], ahead: AccountsAhead | None = None
+    ) -> AccountsAhead | None:
         """Start accounting a first load of these versions (those a write will be given,
         or a guess at them) in a worker process, so the accounts are computed while the
-        caller resolves versions, checks data quality and writes the rows. None when that
-        gains nothing: a small write, one that is not a first load (its accounts need
-        stored rows), or the server store (PostGIS accounts in SQL). :meth:`write` takes
-        the accounts only if its versions are the same (:meth:`AccountsAhead.fits`); it
-        checks under its lock that each is still the next version of its record, and a
-        first load's hazards and releases are all new, so nothing stored can change
-        their accounts.
-
-        Into an empty store, the worker first runs the data quality checks of these
-        versions (:meth:`AccountsAhead.quality_for`): with nothing stored, they depend
-        on the versions alone."""
-        if len(versions) < _BULK or dialect_of(self.engine).name != "sqlite":
+        caller resolves versions, checks data quality and writes the rows: in ``ahead``'s
+        worker when :meth:`first_load_ahead` started one. None when that gains nothing
+        (and no ``ahead`` was given): a small write, one that is not a first load (its
+        accounts need stored rows), or the server store (PostGIS accounts in SQL).
+        :meth:`write` takes the accounts only if its versions are the same
+        (:meth:`AccountsAhead.fits`); it checks under its lock that each is still the
+        next version of its record, and a first load's hazards and releases are all
+        new, so nothing stored can change their accounts."""
+        if ahead is None and (len(versions) < _BULK or dialect_of(self.engine).name != "sqlite"):
             return None
         order: dict[tuple[str, str], int] = {}  # keys numbered as write() will number them
         for nv in versions:
             order.setdefault((nv.record.RECORD_TYPE, nv.record.id), len(order) + 1)
         today = _now()[:10]
         work = _fresh_accounts(versions, order, 0, today)
-        if work is None:
+        mine = ahead or AccountsAhead()
+        if not mine.start(versions, today, list(order), work) and ahead is None:
             return None
-        checks = _checks_input(versions) if self.is_empty() else None
-        return AccountsAhead.start(versions, today, list(order), work, checks)
+        return mine
 
     def write(
         self,
@@ -765,24 +773,6 @@ _VERSION_COLUMNS = (
     "content_hash",
     "repair_note",
 )
-
-
-def _checks_input(versions: list[NewVersion]) -> ChecksInput:
-    """What the quality checks of these versions read, by type, for a worker process."""
-    by_type: dict[str, list[NewVersion]] = {}
-    for nv in versions:
-        if nv.wkb is not None:
-            by_type.setdefault(nv.record.RECORD_TYPE, []).append(nv)
-    return [
-        (
-            rtype,
-            items[0].record.areal(),
-            [nv.wkb for nv in items],
-            [nv.record.id for nv in items],
-            [nv.record.hazard_id for nv in items] if rtype == "activity" else None,  # type: ignore[attr-defined]
-        )
-        for rtype, items in by_type.items()
-    ]
 
 
 _BULK = 10_000  # versions in one write from which it counts as a bulk load

@@ -23,14 +23,13 @@ import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Connection
 
 from clearfield.domain.accounting import ACCOUNT_FIELDS, HazardRelease
 from clearfield.errors import StoreError
-from clearfield.store.accounts_worker import KIND_OF, ChecksInput, ReleaseRow, account_chunk
+from clearfield.store.accounts_worker import KIND_OF, CheckPart, ReleaseRow, account_chunk
 from clearfield.store.dialect import dialect_of
 from clearfield.store.postgis_accounts import refresh_in_postgis
 from clearfield.store.sql_batches import Inserts, inserting, temp_table
@@ -140,16 +139,12 @@ _WORKER = "clearfield.store.accounts_worker"
 
 
 class _Worker:
-    """One worker process (:mod:`~clearfield.store.accounts_worker`) and the chunks it
-    was given, whose accounts it sends back one chunk at a time."""
+    """One worker process (:mod:`~clearfield.store.accounts_worker`): what it is sent
+    (:meth:`send`) goes to it in order, and its answers come back one at a time."""
 
-    def __init__(
-        self,
-        chunks: list[tuple[list[bytes], list[list[ReleaseRow]]]],
-        checks: ChecksInput | None = None,
-    ) -> None:
+    def __init__(self, checking: bool = False) -> None:
         self.failed = False
-        self._checks_due = checks is not None
+        self._checks_due = checking
         self._errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
         try:
             # the parent's import path, and not the working directory's modules (-P)
@@ -169,27 +164,32 @@ class _Worker:
             # a thread feeds the worker and another takes its answers as they come: a
             # pipe holds 64 KiB, so a worker whose answers wait unread stops working
             self._answers: queue.SimpleQueue[Any] = queue.SimpleQueue()
-            for target, args in ((self._send, (checks, chunks)), (self._receive, ())):
-                thread = threading.Thread(target=target, args=args, daemon=True)
+            self._outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+            for target in (self._send, self._receive):
+                thread = threading.Thread(target=target, daemon=True)
                 thread.start()
                 self._threads.append(thread)
         except BaseException:
             self.close()
             raise
 
-    def _send(
-        self,
-        checks: ChecksInput | None,
-        chunks: list[tuple[list[bytes], list[list[ReleaseRow]]]],
-    ) -> None:
+    def send(self, message: tuple[Any, ...]) -> None:
+        """Send a message (see :mod:`~clearfield.store.accounts_worker`), after those before."""
+        self._outbox.put(message)
+
+    def finish(self) -> None:
+        """Nothing more will be sent."""
+        self._outbox.put(None)
+
+    def _send(self) -> None:
         stdin = self._proc.stdin
         assert stdin is not None
         try:  # (pickled here: the caller's GEOS work meanwhile runs without the lock)
-            # the checks apart and first: the worker starts them while the rest comes
-            for part in (checks, chunks):
-                work = pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
+            while (message := self._outbox.get()) is not None:
+                work = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
                 with contextlib.suppress(OSError):  # the worker died: its answers say why
                     stdin.write(work)
+                    stdin.flush()  # (the worker may have to answer it before more comes)
         finally:
             with contextlib.suppress(OSError):
                 stdin.close()
@@ -231,6 +231,7 @@ class _Worker:
         if self._proc.poll() is None:
             self._proc.kill()
         self._proc.wait()
+        self.finish()  # (the sender stops: its writes fail from now on)
         for thread in self._threads:
             thread.join()
         if self._proc.stdout is not None:
@@ -253,8 +254,10 @@ class Accounting:
         releases: list[list[ReleaseRow]],
         progress: Any,
         alongside: bool,
-        checks: ChecksInput | None = None,
+        first: _Worker | None = None,
     ) -> None:
+        """``first``: a worker started already (it checked a first load), to be the
+        first of them, if any are started."""
         self._hazards, self._releases, self._progress = hazards, releases, progress
         n = len(hazards)
         self._chunks = [(a, min(a + _CHUNK, n)) for a in range(0, n, _CHUNK)]
@@ -266,26 +269,17 @@ class Accounting:
         if n < PARALLEL_FROM or workers < (1 if alongside else 2) or not sys.executable:
             return
         try:
-            for w in range(workers):  # chunk k goes to worker k % workers; checks to the first
-                mine = self._chunks[w::workers]
-                work = [(hazards[a:b], releases[a:b]) for a, b in mine]
-                self._workers.append(_Worker(work, checks if w == 0 else None))
+            for w in range(workers):  # chunk k goes to worker k % workers
+                worker = first if w == 0 and first is not None else _Worker()
+                self._workers.append(worker)
+                for a, b in self._chunks[w::workers]:
+                    worker.send(("accounts", hazards[a:b], releases[a:b]))
+                worker.finish()
         except OSError:  # no process could be started: the accounts are computed here
             self.close()
         except BaseException:
             self.close()
             raise
-
-    def checks(self) -> dict[str, Any] | None:
-        """The results of the quality checks given with the work, from the first worker;
-        None if it failed (the caller then runs them itself)."""
-        if not self._workers or self._workers[0].failed:
-            return None
-        try:
-            return self._workers[0].checks()
-        except StoreError as exc:
-            log.warning("%s; its checks and accounts are computed here instead", exc)
-            return None
 
     @property
     def parallel(self) -> bool:
@@ -320,35 +314,60 @@ class Accounting:
             worker.close()
 
 
-@dataclass(repr=False, eq=False)
 class AccountsAhead:
     """The accounts of a first load, started from the versions before they are written
-    (:meth:`SQLStore.account_ahead <clearfield.store.sql.SQLStore.account_ahead>`).
+    (:meth:`SQLStore.account_ahead <clearfield.store.sql.SQLStore.account_ahead>`), and,
+    into an empty store, its data quality checks, started while the file is parsed
+    (:meth:`checking`, :meth:`check`).
 
     The input is numbered ahead of the write: entities 1, 2, ... in the order the
     versions name them (``keys``), versions 1, 2, ... in order. The write numbers the
     same new entities in the same order, so only the numbers change (:meth:`input_for`)."""
 
-    guess: list[Any]  # the versions the accounts were started from
-    today: str  # the date of writing that undated releases take as their end
-    keys: list[tuple[str, str]]  # (record type, id) of entity 1, 2, ...
-    work: AccountInput
-    accounting: Accounting
-    checking: bool  # whether the worker also runs the guess's quality checks
+    def __init__(self, worker: _Worker | None = None) -> None:
+        self._worker = worker  # the worker checking a first load, if one does
+        self.guess: list[Any] = []  # the versions the accounts were started from
+        self.today = ""  # the date of writing that undated releases take as their end
+        self.keys: list[tuple[str, str]] = []  # (record type, id) of entity 1, 2, ...
+        self.work = AccountInput([], [])
+        self.accounting: Accounting | None = None
 
     @classmethod
+    def checking(cls) -> AccountsAhead | None:
+        """Start a worker that checks a first load into an empty store part by part
+        (:meth:`check`); None when no process can be started."""
+        if not sys.executable:
+            return None
+        try:
+            return cls(_Worker(checking=True))
+        except OSError:
+            return None
+
+    def check(self, part: CheckPart) -> None:
+        """Have the worker check the next part of the load."""
+        if self._worker is not None:
+            self._worker.send(("check", *part))  # (plain: the worker's module is __main__)
+
     def start(
-        cls,
+        self,
         versions: list[Any],
         today: str,
         keys: list[tuple[str, str]],
-        work: AccountInput,
-        checks: ChecksInput | None = None,
-    ) -> AccountsAhead | None:
-        accounting = start_accounts(work, alongside=True, checks=checks)
-        if not accounting.parallel:  # computed on demand: nothing to gain ahead
-            return None
-        return cls(list(versions), today, keys, work, accounting, checks is not None)
+        work: AccountInput | None,
+    ) -> bool:
+        """Account ``versions`` (a guess at what the write will be given), numbered by
+        ``keys``, from ``work``; whether worker processes do (else the write accounts
+        them itself). The parts checked before are those of these versions."""
+        self.guess, self.today, self.keys = list(versions), today, keys
+        if self._worker is not None:
+            self._worker.send(("checked",))
+        if work is None:
+            return False
+        self.work = work
+        accounting = start_accounts(work, alongside=True, first=self._worker)
+        if accounting.parallel:
+            self.accounting = accounting
+        return self.accounting is not None
 
     def fits(self, versions: list[Any], today: str) -> bool:
         """Whether these accounts are those of writing ``versions`` on ``today``: versions
@@ -356,17 +375,24 @@ class AccountsAhead:
         information and geometries (the very WKB objects), all the accounting input is
         made of. (What the write then finds in the store it checks itself: a version
         that is no longer the next one refuses the write.)"""
-        return today == self.today and self._same(versions)
+        return self.accounting is not None and today == self.today and self._same(versions)
 
     def quality_for(self, versions: list[Any]) -> dict[str, tuple[Any, list[Any]]] | None:
         """The quality checks of ``versions`` by record type, ``(areas, flags)`` as
         :func:`~clearfield.domain.quality.check_records` gives them, if the worker ran
         them (a first load into an empty store) and ``versions`` are the guess; else
-        None. Taken once."""
-        if not self.checking or not self._same(versions):
+        None (the caller runs them itself). Taken once."""
+        worker = self._worker
+        if worker is None or worker.failed or not self._same(versions):
             return None
-        self.checking = False
-        return self.accounting.checks()
+        accounts = self.accounting is not None  # (the worker is theirs too, and closed so)
+        self._worker = None if accounts else worker
+        try:
+            return worker.checks()
+        except StoreError as exc:
+            done_here = "its checks and accounts are" if accounts else "its checks are"
+            log.warning("%s; %s computed here instead", exc, done_here)
+            return None
 
     def _same(self, versions: list[Any]) -> bool:
         return len(versions) == len(self.guess) and all(
@@ -387,7 +413,10 @@ class AccountsAhead:
         )
 
     def close(self) -> None:
-        self.accounting.close()
+        if self.accounting is not None:
+            self.accounting.close()
+        if self._worker is not None:
+            self._worker.close()
 
 
 def start_accounts(
@@ -395,16 +424,15 @@ def start_accounts(
     progress: Any = None,
     *,
     alongside: bool = False,
-    checks: ChecksInput | None = None,
+    first: _Worker | None = None,
 ) -> Accounting:
     """Start accounting ``work``'s hazards against their releases; ``alongside``: the
-    caller goes on working until it asks for the result (it keeps a core); ``checks``:
-    a first load's quality checks, for the worker to run first (see
-    :meth:`Accounting.checks`)."""
+    caller goes on working until it asks for the result (it keeps a core); ``first``: a
+    worker started already, to take the first share."""
     index = {h[0]: i for i, h in enumerate(work.hazards)}
     releases: list[list[ReleaseRow]] = [[] for _ in work.hazards]
     for parent, _, rid, kind, end, _, wkb in work.releases:
         i = index.get(parent)
         if i is not None:  # (a release on a hazard that does not count counts nowhere)
             releases[i].append((rid, kind, end, wkb))
-    return Accounting([h[2] for h in work.hazards], releases, progress, alongside, checks)
+    return Accounting([h[2] for h in work.hazards], releases, progress, alongside, first)
