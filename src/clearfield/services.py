@@ -503,9 +503,9 @@ def _quality(
 ) -> None:
     """Attach geocheck-style flags and areas to the versions about to be written.
 
-    ``ahead``: what :meth:`Store.account_ahead` started; on a first load into an empty
-    store it checked the guessed versions in its worker process, and those checks are
-    taken when the versions are the guess."""
+    ``ahead``: what :meth:`Store.first_load_ahead` started; on a first load into an empty
+    store it checked the guessed versions in its worker process while the file was
+    parsed, and those checks are taken when the versions are the guess."""
     by_type: dict[str, list[NewVersion]] = defaultdict(list)
     for nv in versions:
         if nv.record.geometry is not None:

@@ -376,7 +376,7 @@ def test_a_first_load_whose_accounting_worker_fails_is_accounted_here(
     with caplog.at_level("WARNING", logger="clearfield.store.sql_accounts"):
         services.import_features(store, features, source="s", actor="t")
     assert workers == [1]
-    assert "accounting failed in a worker process (exit status 1: " in caplog.text
+    assert "failed in a worker process (exit status 1: " in caplog.text
     assert "no_such_worker" in caplog.text and "computed here instead" in caplog.text
     assert _accounting_workers() == []
     accounts_made = store.query("SELECT * FROM hazard_account ORDER BY 1")

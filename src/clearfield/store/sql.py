@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -437,6 +438,8 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
         once :meth:`account_ahead` is given all. With nothing stored, the checks depend
         on the load alone (:meth:`AccountsAhead.quality_for`). None otherwise."""
         if records < _BULK or dialect_of(self.engine).name != "sqlite" or not self.is_empty():
+            return None
+        if (os.cpu_count() or 1) < 2:  # it would take turns with the parsing on one core
             return None
         return AccountsAhead.checking()
 

@@ -206,15 +206,15 @@ class _Worker:
         if not self._checks_due:
             raise RuntimeError("no quality checks were given to this worker, or taken already")
         self._checks_due = False
-        return self._answer()  # type: ignore[no-any-return]
+        return self._answer("a first load's quality checks")  # type: ignore[no-any-return]
 
     def next(self) -> list[HazardRelease]:
         """The accounts of the next chunk, waiting for them."""
         if self._checks_due:  # checks no one asked for come first: pass them by
             self.checks()
-        return self._answer()  # type: ignore[no-any-return]
+        return self._answer("land release accounting")  # type: ignore[no-any-return]
 
-    def _answer(self) -> Any:
+    def _answer(self, what: str) -> Any:
         answer = self._answers.get()
         if answer is not None:
             return answer
@@ -225,7 +225,7 @@ class _Worker:
         self._errors.seek(0)
         lines = self._errors.read().decode(errors="replace").strip().splitlines()
         why = f"exit status {self._proc.returncode}" + (f": {lines[-1]}" if lines else "")
-        raise StoreError(f"land release accounting failed in a worker process ({why})")
+        raise StoreError(f"{what} failed in a worker process ({why})")
 
     def close(self) -> None:
         if self._proc.poll() is None:
@@ -257,7 +257,8 @@ class Accounting:
         first: _Worker | None = None,
     ) -> None:
         """``first``: a worker started already (it checked a first load), to be the
-        first of them, if any are started."""
+        first of them, if any are started; they are then closed with the others (else
+        its owner closes it)."""
         self._hazards, self._releases, self._progress = hazards, releases, progress
         n = len(hazards)
         self._chunks = [(a, min(a + _CHUNK, n)) for a in range(0, n, _CHUNK)]
@@ -276,7 +277,10 @@ class Accounting:
                     worker.send(("accounts", hazards[a:b], releases[a:b]))
                 worker.finish()
         except OSError:  # no process could be started: the accounts are computed here
-            self.close()
+            workers, self._workers = self._workers, []
+            for worker in workers:  # (but ``first`` has its checks to answer: its owner's)
+                if worker is not first:
+                    worker.close()
         except BaseException:
             self.close()
             raise
@@ -326,6 +330,7 @@ class AccountsAhead:
 
     def __init__(self, worker: _Worker | None = None) -> None:
         self._worker = worker  # the worker checking a first load, if one does
+        self._checking = worker  # the same until its checks are taken
         self.guess: list[Any] = []  # the versions the accounts were started from
         self.today = ""  # the date of writing that undated releases take as their end
         self.keys: list[tuple[str, str]] = []  # (record type, id) of entity 1, 2, ...
@@ -362,11 +367,15 @@ class AccountsAhead:
         if self._worker is not None:
             self._worker.send(("checked",))
         if work is None:
+            if self._worker is not None:
+                self._worker.finish()
             return False
         self.work = work
         accounting = start_accounts(work, alongside=True, first=self._worker)
         if accounting.parallel:
             self.accounting = accounting
+        elif self._worker is not None:  # it has only the checks to answer: then it ends
+            self._worker.finish()
         return self.accounting is not None
 
     def fits(self, versions: list[Any], today: str) -> bool:
@@ -381,12 +390,15 @@ class AccountsAhead:
         """The quality checks of ``versions`` by record type, ``(areas, flags)`` as
         :func:`~clearfield.domain.quality.check_records` gives them, if the worker ran
         them (a first load into an empty store) and ``versions`` are the guess; else
-        None (the caller runs them itself). Taken once."""
-        worker = self._worker
-        if worker is None or worker.failed or not self._same(versions):
+        None (the caller runs them itself). Taken once. Versions other than the guess
+        stop the worker processes at once: nothing they compute will be used."""
+        worker, self._checking = self._checking, None
+        if worker is None or worker.failed:
             return None
-        accounts = self.accounting is not None  # (the worker is theirs too, and closed so)
-        self._worker = None if accounts else worker
+        if not self._same(versions):
+            self.close()
+            return None
+        accounts = self.accounting is not None
         try:
             return worker.checks()
         except StoreError as exc:
@@ -413,10 +425,13 @@ class AccountsAhead:
         )
 
     def close(self) -> None:
-        if self.accounting is not None:
-            self.accounting.close()
-        if self._worker is not None:
-            self._worker.close()
+        """Stop the worker processes (the checking one too, whoever took it)."""
+        accounting, worker = self.accounting, self._worker
+        self.accounting = self._worker = self._checking = None
+        if accounting is not None:
+            accounting.close()
+        if worker is not None:
+            worker.close()
 
 
 def start_accounts(
