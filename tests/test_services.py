@@ -382,3 +382,30 @@ def test_accounts_of_a_first_load_are_those_recomputed_from_the_rows(store):
     assert len(first[0]) == 2 and len(first[1]) == 13
     store.refresh_accounts()
     assert _accounts(store) == first
+
+
+def test_features_handed_over_are_let_go_part_by_part_with_the_same_outcome(store, monkeypatch):
+    """``hand_over`` lets the caller's features go part by part as they are parsed: the
+    list is left empty, and what is refused (every fault, at its place in the file) or
+    imported is the same as without it. References may point at a later part."""
+    monkeypatch.setattr(services, "_PARSE_PART", 2)
+    bad = [
+        activity("A1", LEFT),  # its hazard comes two parts later
+        *base_programme(),
+        activity("A2", BOTTOM, hazard_id="HA-404"),
+        {"type": "Feature"},
+    ]
+    with pytest.raises(ImportRejected) as plain:
+        load(store, list(bad))
+    handed = list(bad)
+    with pytest.raises(ImportRejected) as exc:
+        load(store, handed, hand_over=True)
+    assert handed == []
+    assert [str(e) for e in exc.value.errors] == [str(e) for e in plain.value.errors]
+    assert "feature 5" in str(exc.value.errors[0]) and "feature 6" in str(exc.value.errors[1])
+    assert store.count("SELECT COUNT(*) FROM entity") == 0
+    good = [activity("A1", LEFT), *base_programme(), activity("A2", BOTTOM)]
+    report = load(store, good, hand_over=True)
+    assert good == []
+    assert dict(report.created) == {"organisation": 1, "team": 1, "hazard": 1, "activity": 2}
+    assert programme_stats(store)["released_m2"]["cleared"] > 0

@@ -121,7 +121,13 @@ def import_(
             )
         with progress_bar(not as_json) as progress:
             report = services.import_features(
-                store, features, source=str(file), actor=actor, repair=repair, progress=progress
+                store,
+                features,
+                source=str(file),
+                actor=actor,
+                repair=repair,
+                progress=progress,
+                hand_over=True,  # (read for this import alone)
             )
         if empty and carried.get("synthetic") == "true":  # an export of a demo stays marked
             store.set_programme(carried, actor=services.SCENARIO_ACTOR)

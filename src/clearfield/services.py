@@ -198,6 +198,7 @@ def import_features(
     remember: Callable[[ImportReport], Sequence[RememberedAnswer]] | None = None,
     field_returns: Sequence[FieldReturn] = (),
     corrections: Collection[tuple[str, str]] = (),
+    hand_over: bool = False,
 ) -> ImportReport:
     """Validate every feature, resolve references and versions, then write all in one go.
 
@@ -206,6 +207,9 @@ def import_features(
     answers to store with the records (the API's submissions and their client ids);
     ``field_returns`` are the field submissions the features came from, kept with them;
     ``corrections`` the records they correct on a date already stored (edits).
+    ``hand_over``: the caller has no more use for ``features``, which are let go part by
+    part as they are parsed (the list is left empty): a whole programme's file then is
+    not held beside its records, and their memory serves the rest of the import.
     """
     today = today or datetime.now(UTC).date()
     errors: list[RecordError] = []
@@ -216,18 +220,26 @@ def import_features(
     # part by part as it is parsed, on the guess that every record is new; its accounts
     # start there once all is parsed, and the write takes both only if the guess holds
     ahead = store.first_load_ahead(total)
+    in_file: dict[str, set[str]] = defaultdict(set)
     try:
         for start in range(0, total, _PARSE_PART):
             checking = None
             if progress is not None:
                 checking = lambda d, t, a=start: progress("checking records", a + d, total)  # noqa: E731
-            part = features[start : start + _PARSE_PART]
+            if hand_over:
+                part = features[:_PARSE_PART]
+                del features[:_PARSE_PART]
+            else:
+                part = features[start : start + _PARSE_PART]
+            for rtype, ids in _ids_in_file(part).items():
+                in_file[rtype] |= ids
             parsed = _parse_part(part, start + 1, repair, today, errors, checking)
+            del part
             _add_part(parsed, by_type, wkbs, ahead)
         if progress is not None:
             progress("checking records", total, total)
         ahead = store.account_ahead(_first_load(by_type, wkbs, today), ahead)
-        errors += _check_references(store, by_type, _ids_in_file(features))
+        errors += _check_references(store, by_type, in_file)
         report = ImportReport(source=source)
         versions = _resolve_versions(store, by_type, today, report, errors, corrections, wkbs)
         if errors:
