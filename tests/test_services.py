@@ -390,7 +390,7 @@ def test_features_handed_over_are_let_go_part_by_part_with_the_same_outcome(stor
     imported is the same as without it. References may point at a later part."""
     monkeypatch.setattr(services, "_PARSE_PART", 2)
     bad = [
-        activity("A1", LEFT),  # its hazard comes two parts later
+        activity("A1", LEFT),  # its hazard comes in a later part
         *base_programme(),
         activity("A2", BOTTOM, hazard_id="HA-404"),
         {"type": "Feature"},
