@@ -257,14 +257,20 @@ _STABLE = {  # every column but the times of writing and the hashes that cover t
 }
 
 
-def test_a_bulk_write_stores_what_a_small_one_does(tmp_path, monkeypatch):
+@pytest.mark.parametrize("accounts", ["at the end", "as soon as they may"])
+def test_a_bulk_write_stores_what_a_small_one_does(tmp_path, monkeypatch, accounts):
     """The same scenario written the plain way and the bulk way gives the same rows
     (areas and quality flags too, which the worker computed part by part as the file
     was parsed, some activities before their hazards), an intact audit chain, and
-    accounts equal to those recomputed from the rows."""
+    accounts equal to those recomputed from the rows. The accounts go in whenever the
+    worker has them, once their hazards' versions are in: here at the end, or taken as
+    soon as those are."""
     import clearfield.store.sql_accounts as accounts_module
     from clearfield.scenario import generate
     from clearfield.store.audit_chain import verify
+
+    ready = accounts == "as soon as they may"
+    monkeypatch.setattr(accounts_module.Accounting, "ready", lambda self: ready)
 
     features = generate(scale=0.05, seed=3).features
     early = [f for f in features if f["properties"]["record_type"] == "activity"][::7]

@@ -510,10 +510,12 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
             known.update(keys_of)
             base = conn.exec_driver_sql("SELECT COALESCE(MAX(pk), 0) FROM record_version").scalar()
             head = newest_audit_event(conn)
-            # a first load into an empty R*Tree writes it packed, once every box is known
-            held: list[tuple[int, float, float, float, float]] | None = None
-            if len(versions) >= _BULK and dialect_of(conn).name == "sqlite":
-                held = [] if packable(conn, "record_bbox") else None
+            # a first load into an empty R*Tree writes it packed, every box known at once
+            packed = (
+                len(versions) >= _BULK
+                and dialect_of(conn).name == "sqlite"
+                and packable(conn, "record_bbox")
+            )
             accounting = None
             if ahead is not None and ahead.fits(versions, now[:10]):
                 fresh: AccountInput | None = ahead.input_for(known, base)
@@ -537,6 +539,12 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                         ("pk", "record_type", "record_id"),
                         [(pk, t, i) for (t, i), pk in keys_of.items()],
                     )
+                    if packed:  # (first: the thread writes it while the rows are built)
+                        _add_packed_boxes(inserts, versions, base)
+                    # the accounts go in once ready and their hazards' versions are in
+                    # (their keys): not all at the end, for the thread to catch up with
+                    pending = fresh is not None and accounting is not None
+                    needed = max((h[1] for h in fresh.hazards), default=0) if fresh else 0
                     marks: list[int] = []
                     for a in range(0, len(versions), _WRITE_CHUNK):
                         # run at most two chunks ahead of the inserts: rows wait in memory
@@ -555,15 +563,14 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                             head,
                             touched,
                             hazards,
-                            held,
+                            packed,
                         )
-                    if held:
-                        boxes = np.asarray(held, dtype=np.float64)
-                        add_packed(
-                            inserts, "record_bbox", boxes[:, 0].astype(np.int64), boxes[:, 1:]
-                        )
-                    if fresh is not None and accounting is not None:
-                        write_accounts(inserts, fresh, accounting.result())
+                        written = base + a + _WRITE_CHUNK >= needed
+                        if pending and written and accounting.ready():  # type: ignore[union-attr]
+                            write_accounts(inserts, fresh, accounting.result())  # type: ignore[arg-type,union-attr]
+                            pending = False
+                    if pending:
+                        write_accounts(inserts, fresh, accounting.result())  # type: ignore[arg-type,union-attr]
                 _update_current(conn, touched)
                 remember_answers(conn, remember, if_new=False)
                 keep_field_returns(conn, field_returns, actor, now)
@@ -590,15 +597,13 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
         head: tuple[int, str],
         touched: set[int],
         hazards: set[int],
-        held: list[tuple[int, float, float, float, float]] | None,
+        packed: bool,
     ) -> tuple[int, str]:
         """Queue the rows of ``versions[a:a + _WRITE_CHUNK]`` (pks from ``base + 1 + a``) and
         their audit events after ``head``; return the new head of the audit chain. Their
-        bounding boxes go to ``held`` instead of the R*Tree when it is given."""
+        bounding boxes go to the R*Tree unless it was ``packed`` with them already."""
         chunk = versions[a : a + _WRITE_CHUNK]
-        rows, boxes, audits, flags = [], [], [], []
-        geoms = [nv.record.geometry for nv in chunk]
-        bounds = _outward_float32(shapely.bounds(np.asarray(geoms, dtype=object))).tolist()
+        rows, audits, flags = [], [], []
         day = now[:10]
         for i, nv in enumerate(chunk):
             rec = nv.record
@@ -637,9 +642,6 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                     nv.repair_note,
                 )
             )
-            if rec.geometry is not None:
-                b = bounds[i]
-                boxes.append((pk, b[0], b[2], b[1], b[3]))
             if not single:
                 touched.add(epk)
             if rtype == "hazard":
@@ -662,10 +664,12 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
             if nv.flags:
                 flags.extend((pk, code, msg, None, now) for code, msg in nv.flags)
         inserts.add("record_version", _VERSION_COLUMNS, rows)
-        if held is None:
-            inserts.add("record_bbox", ("pk", "minx", "maxx", "miny", "maxy"), boxes)
-        else:
-            held += boxes
+        if not packed:
+            pks, boxes = _boxes(chunk, base + 1 + a)
+            columns = ("pk", "minx", "maxx", "miny", "maxy")
+            inserts.add(
+                "record_bbox", columns, list(zip(pks.tolist(), *boxes.T.tolist(), strict=True))
+            )
         chained = chain_audit_events(head, audits)
         inserts.add("audit_event", AUDIT_COLUMNS, chained)
         inserts.add(
@@ -782,6 +786,20 @@ _BULK = 10_000  # versions in one write from which it counts as a bulk load
 _WRITE_CHUNK = 10_000  # versions whose rows are built while the ones before them are inserted
 AUDIT_COLUMNS = (*HASHED_COLUMNS, "hash")
 _CHUNK = 5_000  # rows read at a time by ``records``
+
+
+def _boxes(versions: list[NewVersion], first_pk: int) -> tuple[np.ndarray, np.ndarray]:
+    """The R*Tree's keys and boxes (minx, maxx, miny, maxy) of the versions with a
+    geometry, the versions keyed ``first_pk``, ``first_pk + 1``, ... in order."""
+    geoms = np.asarray([nv.record.geometry for nv in versions], dtype=object)
+    shaped = np.nonzero(~shapely.is_missing(geoms))[0]
+    bounds = _outward_float32(shapely.bounds(geoms[shaped]).reshape(-1, 4))
+    return (first_pk + shaped).astype(np.int64), bounds[:, [0, 2, 1, 3]]
+
+
+def _add_packed_boxes(inserts: Inserts, versions: list[NewVersion], base: int) -> None:
+    """Queue the packed R*Tree of a first load (versions keyed from ``base + 1``)."""
+    add_packed(inserts, "record_bbox", *_boxes(versions, base + 1))
 
 
 def _outward_float32(bounds: np.ndarray) -> np.ndarray:

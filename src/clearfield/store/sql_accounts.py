@@ -208,6 +208,10 @@ class _Worker:
         self._checks_due = False
         return self._answer("a first load's quality checks")  # type: ignore[no-any-return]
 
+    def answered(self, n: int) -> bool:
+        """Whether ``n`` answers (after any checks not yet taken) are in, or it failed."""
+        return self._answers.qsize() >= n + self._checks_due or self._proc.poll() is not None
+
     def next(self) -> list[HazardRelease]:
         """The accounts of the next chunk, waiting for them."""
         if self._checks_due:  # checks no one asked for come first: pass them by
@@ -284,6 +288,14 @@ class Accounting:
         except BaseException:
             self.close()
             raise
+
+    def ready(self) -> bool:
+        """Whether :meth:`result` would hardly wait: every worker has answered (or
+        ended); never when this process computes the accounts."""
+        n = len(self._workers)
+        return n > 0 and all(
+            w.answered(len(self._chunks[k::n])) for k, w in enumerate(self._workers)
+        )
 
     @property
     def parallel(self) -> bool:
