@@ -540,7 +540,7 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                         [(pk, t, i) for (t, i), pk in keys_of.items()],
                     )
                     if packed:  # (first: the thread writes it while the rows are built)
-                        _add_packed_boxes(inserts, versions, base)
+                        add_packed(inserts, "record_bbox", *_boxes(versions, base + 1))
                     # the accounts go in once ready and their hazards' versions are in
                     # (their keys): not all at the end, for the thread to catch up with
                     pending = fresh is not None and accounting is not None
@@ -565,12 +565,11 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                             hazards,
                             packed,
                         )
+                        last = a + _WRITE_CHUNK >= len(versions)
                         written = base + a + _WRITE_CHUNK >= needed
-                        if pending and written and accounting.ready():  # type: ignore[union-attr]
+                        if pending and (last or (written and accounting.ready())):  # type: ignore[union-attr]
                             write_accounts(inserts, fresh, accounting.result())  # type: ignore[arg-type,union-attr]
                             pending = False
-                    if pending:
-                        write_accounts(inserts, fresh, accounting.result())  # type: ignore[arg-type,union-attr]
                 _update_current(conn, touched)
                 remember_answers(conn, remember, if_new=False)
                 keep_field_returns(conn, field_returns, actor, now)
@@ -795,11 +794,6 @@ def _boxes(versions: list[NewVersion], first_pk: int) -> tuple[np.ndarray, np.nd
     shaped = np.nonzero(~shapely.is_missing(geoms))[0]
     bounds = _outward_float32(shapely.bounds(geoms[shaped]).reshape(-1, 4))
     return (first_pk + shaped).astype(np.int64), bounds[:, [0, 2, 1, 3]]
-
-
-def _add_packed_boxes(inserts: Inserts, versions: list[NewVersion], base: int) -> None:
-    """Queue the packed R*Tree of a first load (versions keyed from ``base + 1``)."""
-    add_packed(inserts, "record_bbox", *_boxes(versions, base + 1))
 
 
 def _outward_float32(bounds: np.ndarray) -> np.ndarray:
