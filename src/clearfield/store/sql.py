@@ -486,7 +486,8 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
         ``ahead``: what :meth:`account_ahead` started for these versions.
         """
         now = _now()
-        keys = {(nv.record.RECORD_TYPE, nv.record.id) for nv in versions}
+        own = [(nv.record.RECORD_TYPE, nv.record.id) for nv in versions]
+        keys = set(own)
         for nv in versions:  # and the parents the versions point at (an activity's hazard)
             parent_field = _PARENT.get(nv.record.RECORD_TYPE)
             parent_id = getattr(nv.record, parent_field) if parent_field else None
@@ -496,14 +497,8 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
             if len(versions) >= _BULK:
                 self._bulk_write(conn)
             known = _entity_pks(conn, keys)
-            _check_unchanged(conn, versions, known)
-            new_entities = list(
-                dict.fromkeys(
-                    key
-                    for key in ((nv.record.RECORD_TYPE, nv.record.id) for nv in versions)
-                    if key not in known
-                )
-            )
+            _check_unchanged(conn, own, [nv.version for nv in versions], known)
+            new_entities = [key for key in dict.fromkeys(own) if key not in known]
             # one writer at a time: the new rows take the next pks, given here
             first = conn.exec_driver_sql("SELECT COALESCE(MAX(pk), 0) FROM entity").scalar()
             keys_of = {key: first + 1 + i for i, key in enumerate(new_entities)}
@@ -882,13 +877,20 @@ def _audit(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
 
 
 def _check_unchanged(
-    conn: Connection, versions: list[NewVersion], known: dict[tuple[str, str], int]
+    conn: Connection,
+    keys: list[tuple[str, str]],
+    numbers: list[int],
+    known: dict[tuple[str, str], int],
 ) -> None:
-    """Versions were decided before the write began: refuse if another writer came between."""
-    expected: dict[tuple[str, str], int] = {}
-    for nv in versions:
-        key = (nv.record.RECORD_TYPE, nv.record.id)
-        expected[key] = min(expected.get(key, nv.version), nv.version)
+    """Versions were decided before the write began: refuse if another writer came between.
+
+    ``keys`` and ``numbers``: each new version's (record type, id) and version number."""
+    if len(set(keys)) == len(keys):  # one version per record (a first load)
+        expected = dict(zip(keys, numbers, strict=True))
+    else:
+        expected = {}
+        for key, number in zip(keys, numbers, strict=True):
+            expected[key] = min(expected.get(key, number), number)
     stored = {}
     present = [known[k] for k in expected if k in known]
     if present:
@@ -899,6 +901,8 @@ def _check_unchanged(
                 "WHERE entity_pk IN (SELECT pk FROM checking) GROUP BY entity_pk"
             ).all()
         )
+    elif set(expected.values()) <= {1}:  # none stored: each must be its record's first
+        return
     for key, first_new in expected.items():
         if stored.get(known.get(key), 0) != first_new - 1:
             raise StoreError(
