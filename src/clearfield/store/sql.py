@@ -885,7 +885,7 @@ def _check_unchanged(
     """Versions were decided before the write began: refuse if another writer came between.
 
     ``keys`` and ``numbers``: each new version's (record type, id) and version number."""
-    if len(set(keys)) == len(keys):  # one version per record (a first load)
+    if len(set(keys)) == len(keys):  # each record once (as in a first load)
         expected = dict(zip(keys, numbers, strict=True))
     else:
         expected = {}
