@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -281,3 +282,25 @@ def test_migrate_brings_an_old_schema_to_the_newest(tmp_path: Path, cli_env) -> 
     assert cf(cli_env, "migrate", "--check", "-d", url).returncode == 0
     missing = cf(cli_env, "migrate", "-d", f"sqlite:///{tmp_path / 'none.db'}", ok=False)
     assert missing.returncode != 0 and "no database" in missing.stderr
+
+
+def _commands_panel(page: str) -> list[str]:
+    """The rows of the Commands panel of a ``--help`` page, inside its borders."""
+    panel = page.split("─ Commands ─", 1)[1].splitlines()[1:]
+    return [row[1:-1] for row in panel[: next(i for i, r in enumerate(panel) if r.startswith("╰"))]]
+
+
+def test_each_command_is_summed_up_in_one_line_of_the_help(tmp_path):
+    """Typer shows the first paragraph of a command's docstring in its group's list with
+    its line breaks: a summary over two source lines reads as a sentence cut in half."""
+    from clearfield.cli import app
+
+    env = dict(os.environ, COLUMNS="200", NO_COLOR="1")
+    groups = [g.name for g in app.registered_groups]
+    assert {"review", "plan", "users", "report", "audit"} <= set(groups)
+    for group in ["", *groups]:
+        page = cf(env, *([group] if group else []), "--help").stdout
+        rows = _commands_panel(page)
+        assert rows, page
+        cut = [row.strip() for row in rows if not row[1:2].strip()]
+        assert not cut, f"`{f'clearfield {group}'.strip()} --help`: a summary runs on: {cut}"

@@ -210,8 +210,10 @@ def stats(
     database: Database = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Land release statistics from approved records: hazards, released and remaining area,
-    personnel, assets blocked and restored, records waiting for review."""
+    """Land release statistics from approved records.
+
+    Hazards, released and remaining area, personnel, assets blocked and restored,
+    records waiting for review."""
     from clearfield.stats import GROUPINGS, programme_stats
 
     if by is not None and by not in GROUPINGS:
@@ -312,8 +314,10 @@ def _km2(m2: float) -> str:
 
 @app.command()
 def check(database: Database = None, as_json: JsonFlag = False) -> None:
-    """Data quality flags on current records (duplicates, overlaps, long segments, releases
-    outside their hazard, very large hazards, swapped coordinates). Flags never reject."""
+    """Data quality flags on current records; flags never reject.
+
+    Duplicates, overlaps, long segments, releases outside their hazard, very large
+    hazards, swapped coordinates."""
     try:
         flags = open_store(database, create=False).quality_flags()
     except ClearfieldError as exc:
@@ -411,10 +415,12 @@ def demo(
     ] = True,
     port: Annotated[int, typer.Option("--port", help="Port to serve on.")] = 8000,
 ) -> None:
-    """Build the reference scenario (scale 1, seed 1) into the database, replacing a previous
-    demo (never a database holding real records), print its statistics, plan it against
-    today's practice (writing plan.json and baseline.json), make one user per role and
-    serve the dashboard on 127.0.0.1."""
+    """Build the reference scenario, plan it and serve the dashboard on 127.0.0.1.
+
+    The scenario (scale 1, seed 1) replaces a previous demo in the database (never a
+    database holding real records); its statistics are printed; it is planned against
+    today's practice (writing plan.json and baseline.json); one user per role is made;
+    then the dashboard is served (unless --no-serve)."""
     from datetime import UTC, datetime
 
     from clearfield import planning
@@ -461,8 +467,9 @@ def review_list(
     database: Database = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Records waiting for review (submitted), oldest first, with what an officer checks:
-    kind, hazard, date of information, area, organisation."""
+    """Records waiting for review (submitted), oldest first.
+
+    With what an officer checks: kind, hazard, date of information, area, organisation."""
     try:
         queue = services.pending(open_store(database, create=False), record_type)
     except ClearfieldError as exc:
@@ -609,8 +616,10 @@ def copy_command(
     source: Annotated[str, typer.Argument(help="sqlite:///PATH or postgresql://... to copy from")],
     target: Annotated[str, typer.Argument(help="An empty database to copy into (made if missing)")],
 ) -> None:
-    """Copy a whole programme (records, versions, audit trail, users, plans) from one
-    store to another, e.g. SQLite to PostGIS, then check every table's rows and checksum."""
+    """Copy a whole programme from one store to another, e.g. SQLite to PostGIS.
+
+    Records, versions, audit trail, users and plans; then every table's rows and
+    checksum are checked."""
     from clearfield.copy import copy_programme
 
     try:
@@ -638,8 +647,9 @@ def migrate(
         bool, typer.Option("--check", help="Change nothing; exit 1 if the schema is behind.")
     ] = False,
 ) -> None:
-    """Bring the database's schema to the newest revision (opening a database does it
-    too); say from which revision to which."""
+    """Bring the database's schema to the newest revision; say from which to which.
+
+    Opening a database does it too."""
     url = database_url(database)
     try:
         before, head = services.schema_revisions(url)

@@ -33,10 +33,12 @@ def audit_verify(
     as_json: JsonFlag = False,
     database: Database = None,
 ) -> None:
-    """Check that the audit trail is whole: every event still hashes to the hash it was
-    written with, chained to the event before it. Exit 0 and print the number of events
-    and the chain head (note it somewhere else, and pass it as --head later); exit 1
-    naming the first event that was altered, deleted or written round Clearfield."""
+    """Check that the audit trail is whole.
+
+    Every event still hashes to the hash it was written with, chained to the event
+    before it. Exit 0 and print the number of events and the chain head (note it
+    somewhere else, and pass it as --head later); exit 1 naming the first event that was
+    altered, deleted or written round Clearfield."""
     from clearfield.store.audit_chain import verify
 
     try:

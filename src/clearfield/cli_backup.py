@@ -17,11 +17,13 @@ BackupFile = Annotated[Path, typer.Argument(help="The backup file.", show_defaul
 
 
 def backup_command(file: BackupFile, database: Database = None) -> None:
-    """Back up the whole programme into FILE while the server keeps serving: an SQLite
-    database is copied page by page with SQLite's online backup API and checked with
-    PRAGMA integrity_check; a PostgreSQL one is written by pg_dump --format=custom (one
-    consistent snapshot) and read back with pg_restore --list. FILE is written whole or not
-    at all; one already there is replaced only if it is a backup."""
+    """Back up the whole programme into FILE while the server keeps serving.
+
+    An SQLite database is copied page by page with SQLite's online backup API and
+    checked with PRAGMA integrity_check; a PostgreSQL one is written by pg_dump
+    --format=custom (one consistent snapshot) and read back with pg_restore --list. FILE
+    is written whole or not at all; one already there is replaced only if it is a
+    backup."""
     from clearfield.backup import backup
 
     try:
@@ -48,12 +50,14 @@ def restore_command(
         typer.Option("--replace", help="Overwrite a database that holds records."),
     ] = False,
 ) -> None:
-    """Restore the backup FILE into the database: an SQLite backup into an SQLite file
-    (written beside it, checked, then renamed into place), a PostgreSQL one into a
-    PostgreSQL database with pg_restore in one transaction (a failed restore changes
-    nothing). A database that holds records is refused unless --replace. Then every
-    table's rows and checksum are printed. Stop the server of that database first; to
-    move a programme between SQLite and PostgreSQL, restore it then `clearfield copy` it."""
+    """Restore the backup FILE into the database.
+
+    An SQLite backup goes into an SQLite file (written beside it, checked, then renamed
+    into place), a PostgreSQL one into a PostgreSQL database with pg_restore in one
+    transaction (a failed restore changes nothing). A database that holds records is
+    refused unless --replace. Then every table's rows and checksum are printed. Stop the
+    server of that database first; to move a programme between SQLite and PostgreSQL,
+    restore it then `clearfield copy` it."""
     from clearfield.backup import restore
 
     try:

@@ -76,8 +76,10 @@ def ingest_show(
     instance_id: Annotated[str, typer.Argument(help="The submission's meta/instanceID.")],
     database: Database = None,
 ) -> None:
-    """Print a submission as it was received (JSON), to fix one kept unmapped and
-    `clearfield import` it again: it is then tried again."""
+    """Print a submission as it was received (JSON).
+
+    To fix one kept unmapped: edit it and `clearfield import` it; it is then tried
+    again."""
     try:
         store = open_store(database)
         kept = store.field_returns([instance_id]).get(instance_id)

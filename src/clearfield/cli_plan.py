@@ -177,9 +177,10 @@ def verify(
     plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="Plan file to check.")],
     as_json: JsonFlag = False,
 ) -> None:
-    """Check a plan against a problem from the two files alone: every team able to do its
-    tasks, durations, release days, predecessors, no overlap, travel, horizon; and
-    recompute its benefit. Exits 1 when the plan is not feasible."""
+    """Check a plan against a problem from the two files alone.
+
+    Every team able to do its tasks, durations, release days, predecessors, no overlap,
+    travel, horizon; and recompute its benefit. Exits 1 when the plan is not feasible."""
     from clearfield.plan.verify import load_and_verify
 
     try:

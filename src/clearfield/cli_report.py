@@ -34,10 +34,12 @@ def report_weekly(
     ] = False,
     database: Database = None,
 ) -> None:
-    """Write the weekly situation report: land released by IMAS category against the week
-    before and the plan, by organisation and district, EO found, accidents and casualties
-    (aggregated), infrastructure restored, personnel by partner, planned against actual,
-    the next four weeks' Gantt, open data quality issues, and a map of the region."""
+    """Write the weekly situation report (PDF or HTML).
+
+    Land released by IMAS category against the week before and the plan, by organisation
+    and district, EO found, accidents and casualties (aggregated), infrastructure
+    restored, personnel by partner, planned against actual, the next four weeks' Gantt,
+    open data quality issues, and a map of the region."""
     from clearfield.report.render import weekly_report
     from clearfield.report.weekly import last_whole_week
 
@@ -70,9 +72,11 @@ def report_land_release(
     out_file: Annotated[Path, typer.Option("--out", help="FILE.pdf, FILE.html or FILE.xlsx.")],
     database: Database = None,
 ) -> None:
-    """Write the IMAS land release table of a period: each hazardous area that released
-    land in it (cancelled, reduced, cleared; released before; remaining), each
-    organisation's totals and the programme's, equal to `clearfield stats --from --to`."""
+    """Write the IMAS land release table of a period (PDF, HTML or XLSX).
+
+    Each hazardous area that released land in it (cancelled, reduced, cleared; released
+    before; remaining), each organisation's totals and the programme's, equal to
+    `clearfield stats --from --to`."""
     from clearfield.report.land_release import check_period, land_release_figures, land_release_xlsx
     from clearfield.report.render import land_release_report
 

@@ -62,6 +62,7 @@ def users_passwd(
     actor: Actor = "cli",
 ) -> None:
     """Set a user's password (12 to 256 characters, not the name, not a common one).
+
     Without --password-stdin a password is generated and printed once."""
     from clearfield.users import set_password
 
