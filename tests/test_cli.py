@@ -304,3 +304,32 @@ def test_each_command_is_summed_up_in_one_line_of_the_help(tmp_path):
         assert rows, page
         cut = [row.strip() for row in rows if not row[1:2].strip()]
         assert not cut, f"`{f'clearfield {group}'.strip()} --help`: a summary runs on: {cut}"
+
+
+def test_typos_and_missing_folders_are_named_not_taken_for_nothing(programme, tmp_path):
+    """A misspelt record type or organisation is an error, not an empty queue; an export
+    into a folder that does not exist says so (no traceback)."""
+    env = programme
+    queue = cf(env, "review", "list", "--organisation", "ORG-1")
+    assert "1 record waiting for review" in queue.stdout
+    for args, says in [
+        (("review", "list", "--type", "hazzard"), "unknown record type 'hazzard'"),
+        (("review", "list", "--organisation", "ORG-9"), "no organisation with id 'ORG-9'"),
+        (("review", "show", "hazzard", "HA-1"), "unknown record type 'hazzard'"),
+        (("export", tmp_path / "nowhere" / "x.gpkg"), "does not exist"),
+        (("export", tmp_path / "nowhere" / "x.geojson"), "does not exist"),
+    ]:
+        proc = cf(env, *args, ok=False)
+        assert proc.returncode == 1, (args, proc.stdout, proc.stderr)
+        assert says in proc.stderr and "Traceback" not in proc.stderr, (args, proc.stderr)
+
+
+def test_a_scale_that_is_not_positive_makes_no_database(tmp_path):
+    env = dict(os.environ, COLUMNS="200", NO_COLOR="1")
+    db = tmp_path / "z.db"
+    for scale in ("0", "-1", "nan"):
+        proc = cf(env, "scenario", "--scale", scale, "--database", f"sqlite:///{db}", ok=False)
+        assert proc.returncode == 1 and "scale must be a positive number" in proc.stderr
+        assert "Traceback" not in proc.stderr and not db.exists()
+    cf(env, "scenario", "--scale", "0.01", "--database", f"sqlite:///{db}")
+    assert db.exists()

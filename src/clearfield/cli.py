@@ -34,7 +34,7 @@ from clearfield.cli_server import serve, users_app
 from clearfield.config import database_url
 from clearfield.domain.enums import ReviewStatus
 from clearfield.domain.records import RECORD_TYPES
-from clearfield.errors import ClearfieldError, ImportRejected, StoreError
+from clearfield.errors import ClearfieldError, ImportRejected, NotFound, StoreError
 
 app = typer.Typer(
     name="clearfield",
@@ -358,8 +358,13 @@ def scenario(
 
 def _build_scenario(database: str | None, scale: float, seed: int, replace: bool) -> Any:
     from clearfield.scenario import generate
+    from clearfield.scenario.generate import check_scale
 
     url = database_url(database)
+    try:
+        check_scale(scale)
+    except ValueError as exc:
+        fail(ClearfieldError(str(exc), record="--scale"))
     try:
         where = services.holding_programme(url)
     except ClearfieldError as exc:
@@ -470,8 +475,13 @@ def review_list(
     """Records waiting for review (submitted), oldest first.
 
     With what an officer checks: kind, hazard, date of information, area, organisation."""
+    if record_type is not None:
+        _known_type(record_type)
     try:
-        queue = services.pending(open_store(database, create=False), record_type)
+        store = open_store(database, create=False)
+        if organisation is not None and not store.existing("organisation", [organisation]):
+            raise NotFound(f"no organisation with id {organisation!r}", record=organisation)
+        queue = services.pending(store, record_type)
     except ClearfieldError as exc:
         fail(exc)
     if organisation is not None:
@@ -523,12 +533,7 @@ def _review(
     actor: str,
 ) -> None:
     """Review each record in turn; each is its own transaction, and the first refusal stops."""
-    if record_type not in RECORD_TYPES:
-        err.print(
-            f"[bold red]error[/] unknown record type {record_type!r}; one of "
-            f"{', '.join(RECORD_TYPES)}"
-        )
-        raise typer.Exit(1)
+    _known_type(record_type)
     done = 0
     try:
         store = open_store(database, create=False)
@@ -540,6 +545,17 @@ def _review(
         if done:
             err.print(f"{done} of {len(record_ids)} reviewed before this error")
         fail(exc)
+
+
+def _known_type(record_type: str) -> None:
+    """Exit, listing the record types, if ``record_type`` is not one (a typo would
+    otherwise read as "nothing found")."""
+    if record_type not in RECORD_TYPES:
+        err.print(
+            f"[bold red]error[/] unknown record type {record_type!r}; one of "
+            f"{', '.join(RECORD_TYPES)}"
+        )
+        raise typer.Exit(1)
 
 
 RecordType = Annotated[str, typer.Argument(help="hazard, activity, find, accident, ...")]
@@ -578,6 +594,7 @@ def review_submit(
 @review_app.command("show")
 def review_show(record_type: RecordType, record_id: RecordId, database: Database = None) -> None:
     """A record's versions and its audit trail."""
+    _known_type(record_type)
     try:
         store = open_store(database, create=False)
         history = store.history(record_type, record_id)

@@ -60,6 +60,8 @@ def export(
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise FileError(f"cannot export to {suffix!r}; use {', '.join(FORMATS)}", record=str(path))
+    if not path.parent.is_dir():
+        raise FileError(f"folder {path.parent} does not exist", record=str(path))
     if path.exists():
         path.unlink()
     accounts = store.hazard_accounts()

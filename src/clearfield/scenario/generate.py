@@ -38,8 +38,7 @@ def generate(
 ) -> Scenario:
     """The reference scenario at ``scale`` (1 = 1,000 sappers, 5,000 builders, ~5,000
     hazards); the same (scale, seed) gives the same features, byte for byte."""
-    if not scale > 0 or not math.isfinite(scale):
-        raise ValueError(f"scale must be a positive number, not {scale!r}")
+    check_scale(scale)
     g = _Gen(scale, seed)
     stages = [g.organisations, g.teams, g.asset_sites, g.hazards, g.activities, g.assets]
     stages += [g.projects, g.finds, g.accidents, g.daily_reports, g.pledges]
@@ -65,3 +64,9 @@ def generate(
 
 class _Gen(Capacity, Assets, Hazards, Releases, FieldReturns):
     """Every stage, on one programme."""
+
+
+def check_scale(scale: float) -> None:
+    """Refuse a scale that is not a positive, finite number (ValueError)."""
+    if not scale > 0 or not math.isfinite(scale):
+        raise ValueError(f"scale must be a positive number, not {scale!r}")
