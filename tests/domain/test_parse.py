@@ -66,6 +66,28 @@ def test_bad_values_name_the_feature_field_and_reason(feature, message):
         parse_feature(feature, index=4)
 
 
+def test_a_bad_geometry_does_not_hide_the_features_other_faults():
+    """Every fault of a feature at once (the geometry's and the properties'), in one
+    batch or one by one, so the field team fixes the feature in one go."""
+    bad = hazard(id="HA-2", land_use="agricultral", status=None)
+    bad["geometry"] = {
+        "type": "Polygon",
+        "coordinates": [[[33.5, 47.8], [33.51, 47.8], [33.51, 47.81], [33.5, 47.81]]],
+    }
+    [(_, batch, _)] = parse_features([bad])
+    with pytest.raises(RecordError) as alone:
+        parse_feature(bad, index=1)
+    for exc in (batch, alone.value):
+        assert isinstance(exc, RecordError)
+        faults = [(f.field, f.message) for f in (exc, *exc.more)]
+        assert [field for field, _ in faults] == ["geometry", "status", "land_use"], faults
+        assert "not closed" in faults[0][1] and "'agricultral' is not one of" in faults[2][1]
+    good = hazard(id="HA-3", land_use="agricultral")  # a good geometry: as before
+    with pytest.raises(RecordError) as exc:
+        parse_feature(good, index=1)
+    assert [f.field for f in (exc.value, *exc.value.more)] == ["land_use"]
+
+
 def test_casualties_and_personal_data():
     f = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [33.5, 47.8]},
          "properties": {"record_type": "accident", "id": "AC-1", "occurred_on": "2025-05-01",

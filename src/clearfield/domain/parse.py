@@ -441,13 +441,20 @@ def parse_feature(feature: Any, *, index: int, repair: bool = False) -> tuple[Re
         )
     if "id" not in props or rid in (None, ""):
         raise RecordError("is required", record=label, field="id")
-    geom, note = parse_geometry(
-        feature.get("geometry"),
-        allowed=cls.GEOMETRY,
-        record=label,
-        required=cls.GEOMETRY_REQUIRED,
-        repair=repair,
-    )
+    try:
+        geom, note = parse_geometry(
+            feature.get("geometry"),
+            allowed=cls.GEOMETRY,
+            record=label,
+            required=cls.GEOMETRY_REQUIRED,
+            repair=repair,
+        )
+    except RecordError as bad:  # the properties' faults too, to be fixed in the same go
+        try:
+            build_record(cls, props, None, record=f"feature {index}")
+        except RecordError as more:
+            bad.more = [*bad.more, more, *more.more]
+        raise bad from None
     return build_record(cls, props, geom, record=f"feature {index}"), note
 
 
