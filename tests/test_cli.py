@@ -62,6 +62,9 @@ def test_stats_json_follows_the_contract(programme):
     assert sum(s["released_m2"].values()) + s["remaining_m2"] == pytest.approx(total, rel=1e-4)
     by = stats(programme, "--by", "district")["by"]["groups"]
     assert set(by) == {"North", "South"}
+    table = " ".join(cf(programme, "stats", "--by", "organisation").stdout.split())
+    assert "the organisation that recorded them" in table and "that did the work" in table
+    assert "did the work" not in " ".join(cf(programme, "stats", "--by", "district").stdout.split())
 
 
 def test_review_through_the_cli_changes_the_numbers(programme):

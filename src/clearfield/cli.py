@@ -285,7 +285,7 @@ def _print_stats(
     if "by" in s:
         key = s["by"]["key"]
         unit, scale = ("m²", 1.0) if key == "hazard" else ("km²", 1e6)
-        g = Table(title=f"by {key}, areas in {unit}")
+        g = Table(title=f"by {key}, areas in {unit}", caption=_GROUP_MEANING.get(key))
         for col in ("group", "hazards", "area", "cancelled", "reduced", "cleared", "remaining"):
             g.add_column(col, justify="left" if col == "group" else "right")
         for group, v in s["by"]["groups"].items():
@@ -310,6 +310,15 @@ def _print_stats(
 
 def _km2(m2: float) -> str:
     return f"{m2 / 1e6:,.3f} km²"
+
+
+# where a grouping means two things for hazards and for releases, the table says so
+_GROUP_MEANING = {
+    "organisation": "hazards and their area: the organisation that recorded them; "
+    "cancelled, reduced, cleared: the organisation that did the work",
+    "month": "hazards: the month they were recorded; cancelled, reduced, cleared: the "
+    "month the release ended",
+}
 
 
 @app.command()
