@@ -336,3 +336,17 @@ def test_a_scale_that_is_not_positive_makes_no_database(tmp_path):
         assert "Traceback" not in proc.stderr and not db.exists()
     cf(env, "scenario", "--scale", "0.01", "--database", f"sqlite:///{db}")
     assert db.exists()
+
+
+def test_help_paragraphs_are_filled_to_the_terminal_not_to_the_source():
+    """Help written wrapped at 88 columns in the source reads as whole paragraphs in a
+    70-column terminal (no line broken after a word or two)."""
+    env = dict(os.environ, COLUMNS="70", NO_COLOR="1")
+    for command in (["import"], ["backup"], ["audit", "verify"], ["report", "weekly"]):
+        page = cf(env, *command, "--help").stdout
+        prose = page.split("Usage:", 1)[1].split("╭", 1)[0].splitlines()[1:]
+        paragraphs = "\n".join(line.strip() for line in prose).strip().split("\n\n")
+        assert len(paragraphs) >= 2, page
+        for paragraph in paragraphs:
+            lines = paragraph.splitlines()
+            assert all(len(line) >= 45 for line in lines[:-1]), (command, lines)

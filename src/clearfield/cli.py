@@ -37,6 +37,10 @@ from clearfield.domain.records import RECORD_TYPES
 from clearfield.errors import ClearfieldError, ImportRejected, NotFound, StoreError
 
 app = typer.Typer(
+    # help as Markdown, for every command group too: in Typer's "rich" mode a docstring
+    # keeps its line breaks, so help wrapped at 88 columns in the source broke
+    # mid-sentence in an 80-column terminal
+    rich_markup_mode="markdown",
     name="clearfield",
     help="Clearfield: records, land release accounting and planning for mine action and "
     "reconstruction. The database is --database URL, else $CLEARFIELD_DATABASE, else "
