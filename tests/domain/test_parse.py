@@ -59,6 +59,8 @@ def test_defaults_for_review_status():
         (organisation(id=7), r"\[id\]: ids are strings"),
         ({"type": "Feature", "properties": {"id": "X", "record_type": "minefield"}, "geometry": None},
          r"\[record_type\]: record_type 'minefield' is not one of organisation"),
+        ({"type": "Feature", "properties": {"id": "X"}, "geometry": None},
+         r"\[record_type\]: record_type is required: one of organisation, team"),
     ],
 )  # fmt: skip
 def test_bad_values_name_the_feature_field_and_reason(feature, message):

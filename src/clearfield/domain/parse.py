@@ -436,9 +436,9 @@ def parse_feature(feature: Any, *, index: int, repair: bool = False) -> tuple[Re
     cls = RECORD_TYPES.get(rtype) if isinstance(rtype, str) else None
     if cls is None:
         known = ", ".join(RECORD_TYPES)
-        raise RecordError(
-            f"record_type {rtype!r} is not one of {known}", record=label, field="record_type"
-        )
+        missing = rtype is None or rtype == ""
+        reason = f"is required: one of {known}" if missing else f"{rtype!r} is not one of {known}"
+        raise RecordError(f"record_type {reason}", record=label, field="record_type")
     if "id" not in props or rid in (None, ""):
         raise RecordError("is required", record=label, field="id")
     try:
