@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import orjson
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from clearfield import __version__, services
@@ -33,7 +34,6 @@ from clearfield.cli_report import report_app
 from clearfield.cli_server import serve, users_app
 from clearfield.config import database_url
 from clearfield.domain.enums import ReviewStatus
-from clearfield.domain.records import RECORD_TYPES
 from clearfield.errors import ClearfieldError, ImportRejected, NotFound, StoreError
 
 app = typer.Typer(
@@ -563,12 +563,11 @@ def _review(
 def _known_type(record_type: str) -> None:
     """Exit, listing the record types, if ``record_type`` is not one (a typo would
     otherwise read as "nothing found")."""
-    if record_type not in RECORD_TYPES:
-        err.print(
-            f"[bold red]error[/] unknown record type {record_type!r}; one of "
-            f"{', '.join(RECORD_TYPES)}"
-        )
-        raise typer.Exit(1)
+    try:
+        services.check_record_type(record_type)
+    except ClearfieldError as exc:
+        err.print(f"[bold red]error[/] {escape(exc.message)}", highlight=False)
+        raise typer.Exit(1) from None
 
 
 RecordType = Annotated[str, typer.Argument(help="hazard, activity, find, accident, ...")]

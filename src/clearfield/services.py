@@ -595,13 +595,20 @@ def review(
 ) -> StoredRecord:
     """Submit, approve or reject the current version of a record (audited); with
     ``expected`` (its review tag as read), only if nobody changed it since."""
+    check_record_type(record_type)
+    return store.review(record_type, record_id, status, reason, actor, expected)
+
+
+def check_record_type(record_type: str) -> None:
+    """Refuse a name that is not a record type: a typo would otherwise read as "none"."""
     if record_type not in RECORD_TYPES:
         raise RecordError(f"unknown record type {record_type!r}; one of {', '.join(RECORD_TYPES)}")
-    return store.review(record_type, record_id, status, reason, actor, expected)
 
 
 def pending(store: Store, record_type: str | None = None) -> list[StoredRecord]:
     """The review queue: current versions waiting for an IM officer, oldest first."""
+    if record_type:
+        check_record_type(record_type)
     types = [record_type] if record_type else list(RECORD_TYPES)
     out = []
     for rtype in types:
