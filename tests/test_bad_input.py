@@ -109,6 +109,47 @@ def test_base_programme_imports(base_db: tuple[str, Snapshot]) -> None:
     assert snapshot(db)[0] == snap[0]
 
 
+def _json_files() -> list[str]:
+    names = []
+    for name in BAD_FILES:
+        with contextlib.suppress(ValueError):  # (not JSON: no compact copy to compare)
+            if name.endswith(".geojson") and isinstance(json.loads((BAD / name).read_bytes()), dict):  # fmt: skip
+                names.append(name)
+    return names
+
+
+@pytest.mark.parametrize("name", _json_files())
+def test_a_compact_copy_reads_with_the_same_faults(name: str, tmp_path: Path) -> None:
+    """The corpus is indented; written compact, as Clearfield and orjson write files, its
+    plain polygons are built from their text (``GeometryText``): the faults must read the
+    same either way."""
+    from clearfield.domain.parse import parse_features
+    from clearfield.domain.polygon_arrays import GeometryText
+    from clearfield.io import FileError, read_file
+
+    compact = tmp_path / name
+    doc = json.loads((BAD / name).read_bytes())
+    compact.write_text(json.dumps(doc, separators=(",", ":")), encoding="utf-8")
+    outcomes = []
+    for path in (BAD / name, compact):
+        try:
+            features, _ = read_file(path)
+        except FileError as exc:
+            outcomes.append(("file", exc.message))
+            continue
+        outcomes.append(("records", [str(r) for _, r, _ in parse_features(features)]))
+        polygon = b'{"type":"Polygon","coordinates":'  # what is built from its text
+        texts = [
+            g
+            for f in features
+            if isinstance(f, dict) and isinstance(g := f.get("geometry"), GeometryText)
+        ]
+        if texts:  # (a file of NaNs is decoded whole, as mappings)
+            built_from_text = any(g.startswith(polygon) for g in texts)
+            assert built_from_text == (path == compact and polygon in compact.read_bytes())
+    assert outcomes[0] == outcomes[1]
+
+
 @pytest.mark.parametrize("name", BAD_FILES)
 def test_bad_file_is_rejected_and_nothing_changes(
     name: str, programme_db: tuple[str, Snapshot]

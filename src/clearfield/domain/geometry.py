@@ -32,6 +32,7 @@ import shapely
 from pyproj import Geod, Transformer
 from shapely.geometry.base import BaseGeometry
 
+from clearfield.domain.polygon_arrays import GeometryText
 from clearfield.errors import RecordError
 
 __all__ = [
@@ -99,13 +100,16 @@ def parse_geometry(
     required: bool = True,
     repair: bool = False,
 ) -> tuple[BaseGeometry | None, str | None]:
-    """Check a GeoJSON geometry mapping and build it; return (geometry, repair note).
+    """Check a GeoJSON geometry mapping (or its text) and build it; return (geometry,
+    repair note).
 
     Rejects with a :class:`RecordError` naming ``record`` and the reason: a type
     the record cannot have, rings not closed or under three distinct vertices,
     non-finite or out-of-range coordinates, self-intersection (repaired with
     ``make_valid`` when ``repair`` is true, and the note says so), zero area.
     """
+    if isinstance(data, GeometryText):
+        data = data.decoded()
     if data is None:
         if required:
             raise RecordError("a geometry is required", record=record, field="geometry")

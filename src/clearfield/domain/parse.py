@@ -30,7 +30,6 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from enum import Enum
 from functools import cache
-from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -40,6 +39,12 @@ import shapely
 from clearfield.domain.accounting import ACCOUNT_FIELDS
 from clearfield.domain.enums import HazardStatus, ReviewStatus
 from clearfield.domain.geometry import parse_geometry
+from clearfield.domain.polygon_arrays import (
+    GeometryText,
+    plain_rings,
+    polygons_from_lists,
+    polygons_from_text,
+)
 from clearfield.domain.records import RECORD_TYPES, Casualty, Hazard, Record
 from clearfield.errors import RecordError
 
@@ -480,11 +485,8 @@ def parse_features(
         if isinstance(feature, dict) and isinstance(feature.get("properties"), dict):
             rtype = feature["properties"].get("record_type")
             cls = RECORD_TYPES.get(rtype) if isinstance(rtype, str) else None
-        geom = feature.get("geometry") if cls is not None else None
-        if not isinstance(geom, dict) or "error" in geom or _empty_part(geom):
-            geom = None
         heads.append((i, feature, cls))
-        readable.append(geom)
+        readable.append(feature.get("geometry") if cls is not None else None)
     fast = _fast_geometries(heads, _read_geometries(readable))
     out: list[tuple[int, Record | RecordError, str | None]] = []
     for (i, feature, cls), geom in zip(heads, fast, strict=True):
@@ -518,86 +520,44 @@ def _empty_part(geom: dict[str, Any]) -> bool:
     return False
 
 
-def _read_geometries(geojson: list[dict[str, Any] | None]) -> np.ndarray:
-    """GEOS geometries of GeoJSON geometries (None where one cannot be read so).
+def _read_geometries(geojson: list[Any]) -> np.ndarray:
+    """GEOS geometries of GeoJSON geometries, mappings or text (None where one cannot be
+    read so, or should not be: the exact reader names the fault).
 
     Plain polygons, nearly every geometry of a programme, are built straight from their
     coordinates as arrays; the others go through GEOS's GeoJSON reader, as do all when
     any coordinate is unusual (not two plain numbers)."""
     out = np.full(len(geojson), None, dtype=object)
+    texts = [k for k, g in enumerate(geojson) if type(g) is GeometryText]
+    if texts:
+        out[texts] = polygons_from_text([geojson[k] for k in texts])
+    usable: dict[int, dict[str, Any]] = {}  # the mappings left to read, by index
+    for k, g in enumerate(geojson):
+        if g is None or out[k] is not None:
+            continue
+        if type(g) is GeometryText:
+            g = g.decoded()
+        if isinstance(g, dict) and "error" not in g and not _empty_part(g):
+            usable[k] = g
     polygons = [
         k
-        for k, g in enumerate(geojson)
-        if g is not None and g.get("type") == "Polygon" and _plain_rings(g.get("coordinates"))
+        for k, g in usable.items()
+        if g.get("type") == "Polygon" and plain_rings(g.get("coordinates"))
     ]
-    built = _polygons([geojson[k]["coordinates"] for k in polygons])  # type: ignore[index]
+    built = polygons_from_lists([usable[k]["coordinates"] for k in polygons])
     if built is not None:
         out[polygons] = built
-    rest = [k for k, g in enumerate(geojson) if g is not None and out[k] is None]
+    rest = [k for k in usable if out[k] is None]
     texts = []
     for k in rest:
         try:
-            texts.append(orjson.dumps(geojson[k]))
+            texts.append(orjson.dumps(usable[k]))
         except (TypeError, orjson.JSONEncodeError):
             texts.append(None)  # left to the exact reader
     if rest:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             out[rest] = shapely.from_geojson(texts, on_invalid="ignore")
-    return out
-
-
-def _plain_rings(coords: Any) -> bool:
-    """A polygon's rings in the shape GEOS's reader takes: at least one, each a list of
-    four positions or more (whether they are numbers, and closed, :func:`_polygons` checks)."""
-    return (
-        type(coords) is list
-        and len(coords) > 0
-        and all(type(r) is list and len(r) >= 4 for r in coords)
-    )
-
-
-def _polygons(rings_of: list[list[list[Any]]]) -> np.ndarray | None:
-    """Polygons from the rings of each (shaped as :func:`_plain_rings` says) in a few array
-    calls, None for a polygon with a ring not closed or a coordinate not finite; None for
-    all when a position is not a list of two plain numbers."""
-    if not rings_of:
-        return None
-    rings = list(chain.from_iterable(rings_of))
-    positions = list(chain.from_iterable(rings))
-    if set(map(type, positions)) != {list} or set(map(len, positions)) != {2}:
-        return None
-    flat = list(chain.from_iterable(positions))
-    if not set(map(type, flat)) <= {float, int}:  # (not bool, which is 1 or 0 to numpy)
-        return None
-    try:
-        xy = np.array(flat, dtype=np.float64).reshape(-1, 2)
-    except OverflowError:  # a whole number too large for a float
-        return None
-    ring_len = np.fromiter(map(len, rings), np.int64, len(rings))
-    poly_len = np.fromiter(map(len, rings_of), np.int64, len(rings_of))
-    ring_start = np.cumsum(ring_len) - ring_len
-    with np.errstate(invalid="ignore"):
-        finite = np.isfinite(xy).all(axis=1)
-        # closed as numbers compare (a NaN never closes a ring)
-        ring_ok = (xy[ring_start] == xy[ring_start + ring_len - 1]).all(axis=1)
-    ring_ok &= np.logical_and.reduceat(finite, ring_start)
-    poly_ok = np.logical_and.reduceat(ring_ok, np.cumsum(poly_len) - poly_len)
-    ring_of_position = np.repeat(np.arange(len(rings)), ring_len)
-    polygon_of_ring = np.repeat(np.arange(len(rings_of)), poly_len)
-    if not poly_ok.all():  # leave those out, for the exact reader to name the fault
-        ring_kept = poly_ok[polygon_of_ring]
-        position_kept = ring_kept[ring_of_position]
-        xy = xy[position_kept]
-        ring_of_position = (np.cumsum(ring_kept) - 1)[ring_of_position[position_kept]]
-        polygon_of_ring = (np.cumsum(poly_ok) - 1)[polygon_of_ring[ring_kept]]
-    out = np.full(len(rings_of), None, dtype=object)
-    if poly_ok.any():
-        try:
-            linear_rings = shapely.linearrings(xy, indices=ring_of_position)
-            out[poly_ok] = shapely.polygons(linear_rings, indices=polygon_of_ring)
-        except shapely.errors.GEOSException:  # nothing checked above lets this happen
-            return None
     return out
 
 

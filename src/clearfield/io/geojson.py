@@ -8,9 +8,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 
 from clearfield.bulk import collector_paused
+from clearfield.domain.polygon_arrays import GeometryText
 from clearfield.io import FileError, programme_metadata
 
 MAX_BYTES = 2 * 1024**3
@@ -18,7 +20,12 @@ MAX_BYTES = 2 * 1024**3
 
 def read_geojson(path: Path) -> tuple[list[Any], dict[str, str]]:
     """The features of a FeatureCollection and its ``programme`` member; a file-level fault
-    raises :class:`FileError`."""
+    raises :class:`FileError`.
+
+    A feature's geometry is left as its text (:class:`GeometryText`), from which a plain
+    polygon is built faster than from decoded lists, when the file is a FeatureCollection
+    of feature objects in plain JSON; otherwise the file is decoded whole (and NaN or
+    Infinity, which some exporters write, are read for the geometry check to name)."""
     with path.open("rb") as f:
         try:
             # mapped, not read: reading copies the whole file into fresh memory first,
@@ -49,7 +56,39 @@ def read_geojson(path: Path) -> tuple[list[Any], dict[str, str]]:
     return features, programme_metadata(doc.get("programme"))
 
 
+class _Feature(msgspec.Struct):
+    type: Any = None
+    properties: Any = None
+    geometry: msgspec.Raw = msgspec.Raw(b"null")
+
+
+class _Collection(msgspec.Struct):
+    features: list[_Feature]
+    type: Any = None
+    crs: Any = None
+    programme: Any = None
+
+
+_COLLECTION = msgspec.json.Decoder(_Collection)
+_NULL = b"null"
+
+
 def _parse(data: bytes | memoryview, path: Path) -> Any:
+    try:  # (the geometries' text is copied: it must not keep the file's memory map open)
+        with collector_paused():
+            doc = _COLLECTION.decode(data)
+            features = [
+                {
+                    "type": f.type,
+                    "properties": f.properties,
+                    "geometry": g if (g := GeometryText(f.geometry)) != _NULL else None,
+                }
+                for f in doc.features
+            ]
+            doc.features = []
+        return {"type": doc.type, "crs": doc.crs, "programme": doc.programme, "features": features}
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        pass  # not that shape: decoded whole, as any JSON
     try:
         with collector_paused():
             return orjson.loads(data)
