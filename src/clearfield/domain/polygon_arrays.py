@@ -36,7 +36,7 @@ class GeometryText(bytes):
     def decoded(self) -> Any:
         """The geometry as JSON values (mappings and lists), as a file reader gives it."""
         try:
-            return orjson.loads(self)
+            return orjson.loads(memoryview(self))  # (orjson takes no subclass of bytes)
         except orjson.JSONDecodeError:  # a number beyond 64-bit integers or doubles
             import json
 
@@ -82,10 +82,13 @@ _PREFIX = b'{"type":"Polygon","coordinates":'
 _NUMBER = b"0123456789.-+eE"
 _COORDINATES = _NUMBER + b",[]"
 # a polygon's coordinates with each position ([x,y]) written p: rings of positions
-_POLYGON = rb"\[\[p(?:,p)*\](?:,\[p(?:,p)*\])*\]"
-_ONE = re.compile(_POLYGON)
-_MANY = re.compile(rb"%s(?:\|%s)*" % (_POLYGON, _POLYGON))
+_ONE = re.compile(rb"\[\[p(?:,p)*\](?:,\[p(?:,p)*\])*\]")
 _BAR_TO_COMMA = bytes.maketrans(b"|", b",")
+# the neighbours that may follow each other in such shapes of polygons, joined by "|"
+_NEIGHBOURS = np.array(
+    [a << 8 | b for a, b in (b"|[", b"[[", b"[p", b"p,", b",p", b"p]", b"],", b",[", b"]]", b"]|")],
+    dtype=np.uint16,
+)
 
 
 def polygons_from_text(texts: list[bytes]) -> np.ndarray:
@@ -95,22 +98,24 @@ def polygons_from_text(texts: list[bytes]) -> np.ndarray:
     of range). The texts must be valid JSON (the file's reader checked it)."""
     out = np.full(len(texts), None, dtype=object)
     start = len(_PREFIX)
-    keep = [
-        k
-        for k, t in enumerate(texts)
-        if t.startswith(_PREFIX) and t.endswith(b"}") and not t[start:-1].translate(None, _COORDINATES)
-    ]  # fmt: skip
+    keep = [k for k, t in enumerate(texts) if t.startswith(_PREFIX) and t.endswith(b"}")]
     bodies = [texts[k][start:-1] for k in keep]
-    shapes = _shapes(b"|".join(bodies))
-    if bodies and not _MANY.fullmatch(shapes):  # one is odd (a position of three numbers)
-        keep, bodies = _kept(keep, bodies, [_ONE.fullmatch(_shapes(b)) for b in bodies])
-        shapes = _shapes(b"|".join(bodies))
-    xy = _numbers(bodies)
+    joined = b"|".join(bodies)
+    shapes = _shapes(joined)
+    if bodies and (joined.translate(None, _COORDINATES + b"|") or not _well_formed(shapes)):
+        # one is not a plain polygon (a member after the coordinates, a position of three
+        # numbers): only the others are read so
+        plain = [not b.translate(None, _COORDINATES) and _ONE.fullmatch(_shapes(b)) for b in bodies]
+        keep, bodies = _kept(keep, bodies, plain)
+        joined = b"|".join(bodies)
+        shapes = _shapes(joined)
+    xy = _numbers(joined)
     if xy is None and bodies:  # one beyond a double or 64-bit whole numbers: not the others
-        keep, bodies = _kept(keep, bodies, [_numbers([b]) is not None for b in bodies])
-        shapes = _shapes(b"|".join(bodies))
-        xy = _numbers(bodies)
-    if xy is None:
+        keep, bodies = _kept(keep, bodies, [_numbers(b) is not None for b in bodies])
+        joined = b"|".join(bodies)
+        shapes = _shapes(joined)
+        xy = _numbers(joined)
+    if xy is None or not bodies:
         return out
     # the structure from the shapes: a ring opens with "[p" and closes with "p]"
     s = np.frombuffer(shapes, np.uint8)
@@ -125,17 +130,36 @@ def polygons_from_text(texts: list[bytes]) -> np.ndarray:
     return out
 
 
+def _well_formed(shapes: bytes) -> bool:
+    """Whether ``shapes`` are polygons' shapes (see :func:`_shapes`) joined by "|": each
+    ``[`` ring ``,`` ring ... ``]``, each ring ``[p,p,...]``. Told by which characters
+    may follow each other and at what depth of brackets each may stand (what the
+    single polygon's regular expression says, in a few array operations)."""
+    s = np.frombuffer(shapes, np.uint8)
+    if not len(s) or s[0] != ord("[") or s[-1] != ord("]"):
+        return False
+    depth = np.cumsum((s == ord("[")).view(np.int8) - (s == ord("]")).view(np.int8), dtype=np.int32)  # fmt: skip
+    if depth.min() < 0 or depth.max() > 2 or depth[-1] != 0:
+        return False
+    if not (depth[s == ord("p")] == 2).all() or (depth[s == ord("|")] != 0).any():
+        return False
+    if (depth[s == ord(",")] == 0).any():
+        return False
+    pairs = s[:-1].astype(np.uint16) << 8 | s[1:]
+    return bool(np.isin(pairs, _NEIGHBOURS).all())
+
+
 def _kept(keep: list[int], bodies: list[bytes], fine: list[Any]) -> tuple[list[int], list[bytes]]:
     both = [(k, b) for k, b, ok in zip(keep, bodies, fine, strict=True) if ok]
     return [k for k, _ in both], [b for _, b in both]
 
 
-def _numbers(bodies: list[bytes]) -> np.ndarray | None:
-    """The positions of these coordinates' texts, as one array (None: a number beyond a
-    double, or a whole number beyond 64 bits, which only the exact reader takes)."""
-    if not bodies:
+def _numbers(coordinates: bytes) -> np.ndarray | None:
+    """The positions of coordinates' texts (joined by "|"), as one array (None: a number
+    beyond a double, or a whole number beyond 64 bits, which only the exact reader takes)."""
+    if not coordinates:
         return None
-    numbers = b"|".join(bodies).translate(_BAR_TO_COMMA, b"[]")
+    numbers = coordinates.translate(_BAR_TO_COMMA, b"[]")
     try:
         return np.array(orjson.loads(b"[" + numbers + b"]"), dtype=np.float64).reshape(-1, 2)
     except (orjson.JSONDecodeError, OverflowError):
