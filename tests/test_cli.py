@@ -350,3 +350,38 @@ def test_help_paragraphs_are_filled_to_the_terminal_not_to_the_source():
         for paragraph in paragraphs:
             lines = paragraph.splitlines()
             assert all(len(line) >= 45 for line in lines[:-1]), (command, lines)
+
+
+def test_a_broken_geopackage_is_named_without_gdal_advice(tmp_path, cli_env):
+    broken = tmp_path / "survey.gpkg"
+    broken.write_bytes(b"not a GeoPackage at all")
+    p = cf(cli_env, "import", broken, ok=False)
+    assert p.returncode == 1
+    assert "not a readable GeoPackage" in p.stderr and "survey.gpkg" in p.stderr
+    assert "driver" not in p.stderr  # (GDAL's advice to name one: this reader names it)
+
+
+def test_xlsx_summary_names_each_figure_once(tmp_path):
+    from openpyxl import load_workbook
+
+    from clearfield.io.xlsx import write_xlsx
+
+    path = tmp_path / "summary.xlsx"
+    programme = {"programme": "Veloria", "region": "Veloria", "synthetic": "true"}
+    write_xlsx(path, {}, {"synthetic": True, "hazards": {"count": 3}}, programme)
+    rows = [r for r in load_workbook(path, read_only=True)["summary"].values if r and r[0]]
+    keys = [r[0] for r in rows]
+    assert keys == ["programme", "region", "synthetic", "hazards.count"]
+
+
+def test_an_older_report_is_said_to_be_kept_as_history(tmp_path, cli_env):
+    cf(cli_env, "import", write(tmp_path / "base.geojson", base_programme()))
+    late = hazard(recorded_on="2024-12-01")  # HA-1 as recorded before the stored 2025-01-10
+    p = cf(cli_env, "import", write(tmp_path / "late.geojson", [late]))
+    assert "new versions: 1 hazard" in p.stdout
+    assert "kept as history, dated before their record's current version: 1 hazard" in p.stdout
+    assert "kept as history" in cf(cli_env, "import", write(tmp_path / "l2.geojson", [hazard(recorded_on="2024-11-01")])).stdout  # fmt: skip
+    now = hazard(recorded_on="2025-02-01")
+    assert "history" not in cf(cli_env, "import", write(tmp_path / "now.geojson", [now])).stdout
+    p = cf(cli_env, "import", write(tmp_path / "l3.geojson", [hazard(recorded_on="2024-10-01")]), "--json")  # fmt: skip
+    assert json.loads(p.stdout)["history"] == {"hazard": 1}

@@ -144,7 +144,7 @@ def import_(
                 Path(f"{created}{suffix}").unlink(missing_ok=True)
         fail(exc, as_json)
     if as_json:
-        out.print_json(json.dumps(report.as_dict()))
+        out.print_json(json.dumps({**report.as_dict(), "history": dict(report.history)}))
         return
     out.print(
         f"imported {file}: {report.written} written "
@@ -152,6 +152,12 @@ def import_(
         f"{sum(report.unchanged.values())} unchanged",
         soft_wrap=True,
     )
+    if report.history:
+        out.print(
+            f"  kept as history, dated before their record's current version: "
+            f"{_counts(report.history)} (the current versions stay as they were)",
+            soft_wrap=True,
+        )
     for line in report.repaired:
         out.print(f"  repaired {line}", markup=False, soft_wrap=True)
     if report.flags:

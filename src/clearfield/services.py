@@ -29,7 +29,14 @@ from clearfield.domain.parse import parse_features, record_values
 from clearfield.domain.records import RECORD_TYPES, Record
 from clearfield.errors import ClearfieldError, ImportRejected, RecordError, StoreError
 from clearfield.store.accounts_worker import CheckPart
-from clearfield.store.base import FieldReturn, NewVersion, RememberedAnswer, Store, StoredRecord
+from clearfield.store.base import (
+    FieldReturn,
+    NewVersion,
+    RememberedAnswer,
+    Store,
+    StoredRecord,
+    VersionInfo,
+)
 from clearfield.store.sqlite import SQLiteStore
 from clearfield.store.sqlite import schema_revisions as sqlite_schema_revisions
 
@@ -128,6 +135,9 @@ class ImportReport:
     created: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     versioned: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     unchanged: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # new versions older than their record's latest date of information: kept as history,
+    # the current version stays the one it was
+    history: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     repaired: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     # feature index (1-based) -> ("created" | "new_version" | "unchanged", type, id): lets
@@ -443,6 +453,7 @@ def _resolve_versions(
         # the same polygon drawn from another vertex or the other way round is the same data
         same_shape = shapely.to_wkb(shapely.normalize(geoms))
         seen_ids: set[str] = set()
+        first_of_type = len(out)
         for (i, rec, note), wkb, shape in zip(items, wkbs, same_shape, strict=True):
             props = record_values(rec)
             digest = content_hash(rec, props, shape)
@@ -507,7 +518,27 @@ def _resolve_versions(
                     shape=shape,
                 )
             )
+        if report.versioned.get(rtype):
+            _count_history(out[first_of_type:], stored, report.history)
     return out
+
+
+def _count_history(
+    versions: list[NewVersion], stored: dict[str, list[VersionInfo]], history: dict[str, int]
+) -> None:
+    """Count the new versions that will not be current: an older report arriving late
+    (the current version is the one with the latest date of information)."""
+    newest: dict[str, date] = {}
+    for rid, infos in stored.items():
+        dates = [v.info_date for v in infos if v.info_date is not None]
+        if dates:
+            newest[rid] = max(dates)
+    for nv in versions:
+        rid = nv.record.id
+        newest[rid] = max(newest.get(rid, nv.info_date), nv.info_date)
+    for nv in versions:
+        if nv.version > 1 and nv.info_date < newest[nv.record.id]:
+            history[nv.record.RECORD_TYPE] += 1
 
 
 def _quality(

@@ -7,6 +7,7 @@ empty cell is no value. Numbers and dates stay text here and are read by the dom
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,21 @@ def read_csv(path: Path) -> list[Any]:
                 geometry = shapely.geometry.mapping(shapely.from_wkt(wkt))
             except shapely.errors.GEOSException as exc:
                 # keep the row so the import names it; an unreadable geometry is its fault
-                geometry = {"type": None, "error": f"WKT cannot be read ({exc})"}
+                geometry = {"type": None, "error": f"WKT cannot be read: {_wkt_fault(exc)}"}
         props = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
         if None in row:
             raise FileError(f"row {n} has more cells than the header", record=str(path))
         features.append({"type": "Feature", "properties": props, "geometry": json_lists(geometry)})
     return features
+
+
+def _wkt_fault(exc: Exception) -> str:
+    """GEOS's reason, said as a field team would look for it in the cell."""
+    text = str(exc).removeprefix("ParseException: ")
+    if "end of stream" in text:
+        return "it ends before the geometry does (a closing parenthesis or a coordinate missing?)"
+    if m := re.fullmatch(r"Unknown type: '(.*)'", text):
+        return f"{m[1]!r} is not a geometry type (POINT, LINESTRING, POLYGON, MULTIPOLYGON, ...)"
+    if m := re.fullmatch(r"Expected number but encountered (?:word: )?'?(.*?)'?", text):
+        return f"{m[1]!r} stands where a coordinate should"
+    return text

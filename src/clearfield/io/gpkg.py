@@ -28,7 +28,9 @@ def read_gpkg(path: Path) -> tuple[list[Any], dict[str, str]]:
     try:
         layers = [name for name, _ in pyogrio.list_layers(path)]
     except Exception as exc:  # GDAL raises its own types for a broken file
-        raise FileError(f"not a readable GeoPackage: {exc}", record=str(path)) from None
+        # (without GDAL's advice to name a driver: this reader names it already)
+        reason = str(exc).split("; It might help")[0].rstrip(".")
+        raise FileError(f"not a readable GeoPackage: {reason}", record=str(path)) from None
     order = {t: i for i, t in enumerate(RECORD_TYPES)}
     features: list[Any] = []
     for layer in sorted((n for n in layers if n in order), key=order.__getitem__):

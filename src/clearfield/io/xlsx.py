@@ -21,7 +21,7 @@ def write_xlsx(
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("summary")
     for key in ("programme", "region", "synthetic"):
-        if key in programme:
+        if key in programme and key not in summary:  # (the figures say whether synthetic)
             ws.append([key, programme[key]])
     ws.append([])
     for key, value in _flatten(summary):
