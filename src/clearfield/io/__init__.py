@@ -1,7 +1,10 @@
 """Files in and out: GeoJSON, GeoPackage, CSV with WKT, XLSX. Records cross as feature dicts.
 
 Every reader returns a list of GeoJSON-like feature mappings in EPSG:4326, so one
-import path (``services.import_features``) validates all formats alike.
+import path (``services.import_features``) validates all formats alike. (A GeoJSON
+file's geometries stay as their text, a
+:class:`clearfield.domain.polygon_arrays.GeometryText`, which the import reads
+faster than decoded lists; ``GeometryText.decoded()`` gives the mapping.)
 """
 
 from __future__ import annotations
