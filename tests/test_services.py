@@ -249,6 +249,7 @@ def test_one_file_may_carry_two_dated_versions_of_a_new_record(store):
         {"organisation": 1, "team": 1, "hazard": 1},
         {"hazard": 1},
     )
+    assert dict(rep.history) == {"hazard": 1}  # the first, dated earlier
     history = store.history("hazard", "HA-1")
     assert [(h.version, h.is_current) for h in history] == [(1, False), (2, True)]
 

@@ -135,8 +135,8 @@ class ImportReport:
     created: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     versioned: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     unchanged: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    # new versions older than their record's latest date of information: kept as history,
-    # the current version stays the one it was
+    # versions written older than their record's latest date of information: kept as
+    # history, the current version stays the one it was
     history: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     repaired: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
@@ -526,8 +526,9 @@ def _resolve_versions(
 def _count_history(
     versions: list[NewVersion], stored: dict[str, list[VersionInfo]], history: dict[str, int]
 ) -> None:
-    """Count the new versions that will not be current: an older report arriving late
-    (the current version is the one with the latest date of information)."""
+    """Count the versions written that will not be current: an older report arriving
+    late, or the earlier of two in one file (the current version is the one with the
+    latest date of information)."""
     newest: dict[str, date] = {}
     for rid, infos in stored.items():
         dates = [v.info_date for v in infos if v.info_date is not None]
@@ -537,7 +538,7 @@ def _count_history(
         rid = nv.record.id
         newest[rid] = max(newest.get(rid, nv.info_date), nv.info_date)
     for nv in versions:
-        if nv.version > 1 and nv.info_date < newest[nv.record.id]:
+        if nv.info_date < newest[nv.record.id]:
             history[nv.record.RECORD_TYPE] += 1
 
 
