@@ -15,6 +15,7 @@ finite positions of two numbers); anything else is left as None for the exact re
 
 from __future__ import annotations
 
+import json
 import re
 from itertools import chain
 from typing import Any
@@ -38,8 +39,6 @@ class GeometryText(bytes):
         try:
             return orjson.loads(memoryview(self))  # (orjson takes no subclass of bytes)
         except orjson.JSONDecodeError:  # a number beyond 64-bit integers or doubles
-            import json
-
             return json.loads(self)
 
 
