@@ -534,11 +534,11 @@ def _count_history(
         dates = [v.info_date for v in infos if v.info_date is not None]
         if dates:
             newest[rid] = max(dates)
-    for nv in versions:
-        rid = nv.record.id
-        newest[rid] = max(newest.get(rid, nv.info_date), nv.info_date)
-    for nv in versions:
-        if nv.info_date < newest[nv.record.id]:
+    dated = [(nv, nv.info_date) for nv in versions if nv.info_date is not None]
+    for nv, info in dated:
+        newest[nv.record.id] = max(newest.get(nv.record.id, info), info)
+    for nv, info in dated:
+        if info < newest[nv.record.id]:
             history[nv.record.RECORD_TYPE] += 1
 
 

@@ -528,9 +528,9 @@ def _read_geometries(geojson: list[Any]) -> np.ndarray:
     coordinates as arrays; the others go through GEOS's GeoJSON reader, as do all when
     any coordinate is unusual (not two plain numbers)."""
     out = np.full(len(geojson), None, dtype=object)
-    texts = [k for k, g in enumerate(geojson) if type(g) is GeometryText]
-    if texts:
-        out[texts] = polygons_from_text([geojson[k] for k in texts])
+    as_text = [k for k, g in enumerate(geojson) if type(g) is GeometryText]
+    if as_text:
+        out[as_text] = polygons_from_text([geojson[k] for k in as_text])
     usable: dict[int, dict[str, Any]] = {}  # the mappings left to read, by index
     for k, g in enumerate(geojson):
         if g is None or out[k] is not None:
