@@ -38,7 +38,7 @@ class GeometryText(bytes):
         """The geometry as JSON values (mappings and lists), as a file reader gives it."""
         try:
             return orjson.loads(memoryview(self))  # (orjson takes no subclass of bytes)
-        except orjson.JSONDecodeError:  # a number beyond 64-bit integers or doubles
+        except orjson.JSONDecodeError:  # a number beyond a double (json reads it as inf)
             return json.loads(self)
 
 
@@ -104,12 +104,15 @@ def polygons_from_text(texts: list[bytes]) -> np.ndarray:
     if bodies and (joined.translate(None, _COORDINATES + b"|") or not _well_formed(shapes)):
         # one is not a plain polygon (a member after the coordinates, a position of three
         # numbers): only the others are read so
-        plain = [not b.translate(None, _COORDINATES) and _ONE.fullmatch(_shapes(b)) for b in bodies]
+        plain = [
+            not b.translate(None, _COORDINATES) and _ONE.fullmatch(_shapes(b)) is not None
+            for b in bodies
+        ]
         keep, bodies = _kept(keep, bodies, plain)
         joined = b"|".join(bodies)
         shapes = _shapes(joined)
     xy = _numbers(joined)
-    if xy is None and bodies:  # one beyond a double or 64-bit whole numbers: not the others
+    if xy is None and bodies:  # one beyond a double: not the others
         keep, bodies = _kept(keep, bodies, [_numbers(b) is not None for b in bodies])
         joined = b"|".join(bodies)
         shapes = _shapes(joined)
@@ -155,13 +158,14 @@ def _kept(keep: list[int], bodies: list[bytes], fine: list[Any]) -> tuple[list[i
 
 def _numbers(coordinates: bytes) -> np.ndarray | None:
     """The positions of coordinates' texts (joined by "|"), as one array (None: a number
-    beyond a double, or a whole number beyond 64 bits, which only the exact reader takes)."""
+    beyond a double, which only the exact reader takes; or, were the shapes not checked
+    first, an odd count of numbers)."""
     if not coordinates:
         return None
     numbers = coordinates.translate(_BAR_TO_COMMA, b"[]")
     try:
         return np.array(orjson.loads(b"[" + numbers + b"]"), dtype=np.float64).reshape(-1, 2)
-    except (orjson.JSONDecodeError, OverflowError):
+    except (orjson.JSONDecodeError, OverflowError, ValueError):
         return None
 
 
