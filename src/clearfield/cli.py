@@ -103,9 +103,9 @@ def import_(
         submissions = read_submissions(file)
         if submissions is not None:  # a KoboToolbox or ODK Central export
             store = open_store(database)
-            report = ingest(store, submissions, actor=actor)
+            ingested = ingest(store, submissions, actor=actor)
             store.close()
-            print_ingest(file, report, as_json)
+            print_ingest(file, ingested, as_json)
             return
         features, carried = read_file(file)  # before opening: a bad file makes no database
         store = open_store(database)
