@@ -99,8 +99,7 @@ def polygons_from_text(texts: list[bytes]) -> np.ndarray:
     start = len(_PREFIX)
     keep = [k for k, t in enumerate(texts) if t.startswith(_PREFIX) and t.endswith(b"}")]
     bodies = [texts[k][start:-1] for k in keep]
-    joined = b"|".join(bodies)
-    shapes = _shapes(joined)
+    joined, shapes = _joined(bodies)
     if bodies and (joined.translate(None, _COORDINATES + b"|") or not _well_formed(shapes)):
         # one is not a plain polygon (a member after the coordinates, a position of three
         # numbers): only the others are read so
@@ -109,13 +108,11 @@ def polygons_from_text(texts: list[bytes]) -> np.ndarray:
             for b in bodies
         ]
         keep, bodies = _kept(keep, bodies, plain)
-        joined = b"|".join(bodies)
-        shapes = _shapes(joined)
+        joined, shapes = _joined(bodies)
     xy = _numbers(joined)
     if xy is None and bodies:  # one beyond a double: not the others
         keep, bodies = _kept(keep, bodies, [_numbers(b) is not None for b in bodies])
-        joined = b"|".join(bodies)
-        shapes = _shapes(joined)
+        joined, shapes = _joined(bodies)
         xy = _numbers(joined)
     if xy is None or not bodies:
         return out
@@ -154,6 +151,12 @@ def _well_formed(shapes: bytes) -> bool:
 def _kept(keep: list[int], bodies: list[bytes], fine: list[Any]) -> tuple[list[int], list[bytes]]:
     both = [(k, b) for k, b, ok in zip(keep, bodies, fine, strict=True) if ok]
     return [k for k, _ in both], [b for _, b in both]
+
+
+def _joined(bodies: list[bytes]) -> tuple[bytes, bytes]:
+    """Coordinates' texts joined by "|", and their shapes (:func:`_shapes`)."""
+    joined = b"|".join(bodies)
+    return joined, _shapes(joined)
 
 
 def _numbers(coordinates: bytes) -> np.ndarray | None:
