@@ -323,11 +323,11 @@ def test_a_bulk_write_failing_midway_leaves_nothing(tmp_path, monkeypatch, where
     if where == "building rows":
         chained = sql.chain_audit_events
 
-        def fail_on_the_fourth(head, rows, calls=[]):  # noqa: B006 (counts the calls)
+        def fail_on_the_fourth(head, rows, out, calls=[]):  # noqa: B006 (counts the calls)
             calls.append(1)
             if len(calls) == 4:
                 raise StoreError("disk on fire")
-            return chained(head, rows)
+            return chained(head, rows, out)
 
         monkeypatch.setattr(sql, "chain_audit_events", fail_on_the_fourth)
     else:

@@ -160,14 +160,25 @@ def chain(head: tuple[int, str], rows: Sequence[tuple[Any, ...]]) -> list[tuple[
     """Events after ``head`` (the key and hash of the event before them) with their keys
     and hashes, ready for :data:`INSERT`; the head of the next ones is the last's
     ``(pk, hash)``."""
+    values: list[Any] = []
+    chain_into(head, rows, values)
+    width = len(COLUMNS) + 1
+    return [tuple(values[i : i + width]) for i in range(0, len(values), width)]
+
+
+def chain_into(
+    head: tuple[int, str], rows: Sequence[tuple[Any, ...]], out: list[Any]
+) -> tuple[int, str]:
+    """As :func:`chain`, each event's values (key, columns, hash) put at the end of ``out``
+    one after the other, as a bulk insert binds them; returns the new head."""
     pk, previous = head
-    chained = []
     for row in rows:
         pk += 1
         event = (pk, *row)
         previous = link(previous, event)
-        chained.append((*event, previous))
-    return chained
+        out += event
+        out.append(previous)
+    return pk, previous
 
 
 @dataclass(frozen=True, slots=True)

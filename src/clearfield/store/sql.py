@@ -40,7 +40,7 @@ from clearfield.domain.review import check_transition, review_tag
 from clearfield.errors import NotFound, ReviewError, StoreError
 from clearfield.store.audit_chain import COLUMNS as HASHED_COLUMNS
 from clearfield.store.audit_chain import append as append_audit_events
-from clearfield.store.audit_chain import chain as chain_audit_events
+from clearfield.store.audit_chain import chain_into as chain_audit_events
 from clearfield.store.audit_chain import newest as newest_audit_event
 from clearfield.store.base import (
     FieldReturn,
@@ -597,7 +597,8 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
         their audit events after ``head``; return the new head of the audit chain. Their
         bounding boxes go to the R*Tree unless it was ``packed`` with them already."""
         chunk = versions[a : a + _WRITE_CHUNK]
-        rows, audits, flags = [], [], []
+        rows: list[Any] = []  # (the rows' values one after the other, as they are bound)
+        audits, flags = [], []
         day = now[:10]
         for i, nv in enumerate(chunk):
             rec = nv.record
@@ -614,27 +615,25 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
             single = nv.version == 1
             text = orjson.dumps(props).decode()
             status = rec.review_status
-            rows.append(
-                (
-                    pk,
-                    epk,
-                    nv.version,
-                    day if nv.info_date is None else nv.info_date.isoformat(),
-                    now,
-                    status.value,
-                    rec.rejection_reason,
-                    int(single),
-                    int(single and status is ReviewStatus.APPROVED),
-                    _kind(rec),
-                    rec.organisation if has_org else None,  # type: ignore[attr-defined]
-                    rec.district if has_district else None,  # type: ignore[attr-defined]
-                    parent,
-                    text,
-                    _wkb(nv),
-                    nv.area_m2,
-                    nv.content_hash,
-                    nv.repair_note,
-                )
+            rows += (
+                pk,
+                epk,
+                nv.version,
+                day if nv.info_date is None else nv.info_date.isoformat(),
+                now,
+                status.value,
+                rec.rejection_reason,
+                int(single),
+                int(single and status is ReviewStatus.APPROVED),
+                _kind(rec),
+                rec.organisation if has_org else None,  # type: ignore[attr-defined]
+                rec.district if has_district else None,  # type: ignore[attr-defined]
+                parent,
+                text,
+                _wkb(nv),
+                nv.area_m2,
+                nv.content_hash,
+                nv.repair_note,
             )
             if not single:
                 touched.add(epk)
@@ -657,19 +656,20 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
             )
             if nv.flags:
                 flags.extend((pk, code, msg, None, now) for code, msg in nv.flags)
-        inserts.add("record_version", _VERSION_COLUMNS, rows)
+        inserts.add_values("record_version", _VERSION_COLUMNS, rows)
         if not packed:
             pks, boxes = _boxes(chunk, base + 1 + a)
             columns = ("pk", "minx", "maxx", "miny", "maxy")
             inserts.add(
                 "record_bbox", columns, list(zip(pks.tolist(), *boxes.T.tolist(), strict=True))
             )
-        chained = chain_audit_events(head, audits)
-        inserts.add("audit_event", AUDIT_COLUMNS, chained)
+        chained: list[Any] = []
+        head = chain_audit_events(head, audits, chained)
+        inserts.add_values("audit_event", AUDIT_COLUMNS, chained)
         inserts.add(
             "quality_flag", ("version_pk", "code", "message", "other_pk", "raised_at"), flags
         )
-        return (chained[-1][0], chained[-1][-1]) if chained else head
+        return head
 
     def review(
         self,

@@ -81,11 +81,24 @@ class Inserts:
             marks = ", ".join("?" * len(columns))
             executemany(self._conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)  # fmt: skip
             return
-        per = max(1, min(self._params // len(columns), _ROWS_PER_STATEMENT))
-        for start in range(0, len(rows), per):
-            batch = rows[start : start + per]
-            sql = _many_rows(table, tuple(columns), len(batch))
-            params = tuple(chain.from_iterable(batch))
+        self.add_values(table, columns, list(chain.from_iterable(rows)))
+
+    def add_values(self, table: str, columns: Sequence[str], values: list[Any]) -> None:
+        """As :meth:`add`, the rows' values given one after the other in one list
+        (``len(columns)`` each): a bulk write builds them so, and each statement binds a
+        slice of it, where rows of tuples would first be joined into one sequence again."""
+        width = len(columns)
+        if len(values) % width:
+            raise ValueError(f"{len(values)} values do not make rows of {width} columns")
+        if not values:
+            return
+        if self._pool is None:
+            self.add(table, columns, [tuple(values[i : i + width]) for i in range(0, len(values), width)])  # fmt: skip
+            return
+        step = max(1, min(self._params // width, _ROWS_PER_STATEMENT)) * width
+        for start in range(0, len(values), step):
+            params = values[start : start + step]
+            sql = _many_rows(table, tuple(columns), len(params) // width)
             self._futures.append(self._pool.submit(self._execute, sql, params))
             self._added += 1
 
@@ -111,7 +124,7 @@ class Inserts:
             self._waited += 1
             future.result()
 
-    def _execute(self, sql: str, params: tuple[Any, ...]) -> None:
+    def _execute(self, sql: str, params: Sequence[Any]) -> None:
         if self._failed is not None:
             return  # (the failure is raised by wait)
         try:
