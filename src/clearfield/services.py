@@ -36,6 +36,7 @@ from clearfield.store.base import (
     Store,
     StoredRecord,
     VersionInfo,
+    stored_text,
 )
 from clearfield.store.sqlite import SQLiteStore
 from clearfield.store.sqlite import schema_revisions as sqlite_schema_revisions
@@ -169,10 +170,16 @@ def content_hash(
     values = dict(record_values(rec) if values is None else values)
     values.pop("review_status", None)
     values.pop("rejection_reason", None)
+    return _digest(rec, values, wkb)
+
+
+def _digest(rec: Record, values: dict[str, Any], wkb: bytes | None) -> str:
+    """:func:`content_hash` of ``values``, the record's values without its review state
+    (left as they are)."""
     for name in _text_lists(type(rec)):  # lists of categories or texts: order carries nothing
         value = values.get(name)
-        if value:
-            values[name] = sorted(value)
+        if value and list(value) != (ordered := sorted(value)):
+            values = {**values, name: ordered}
     h = hashlib.sha256(orjson.dumps(values, option=orjson.OPT_SORT_KEYS))
     if rec.geometry is not None:
         h.update(wkb if wkb is not None else shapely.to_wkb(shapely.normalize(rec.geometry)))
@@ -248,10 +255,14 @@ def import_features(
             _add_part(parsed, by_type, wkbs, ahead)
         if progress is not None:
             progress("checking records", total, total)
-        ahead = store.account_ahead(_first_load(by_type, wkbs, today), ahead)
+        guess = _first_load(by_type, wkbs, today)
+        ahead = store.account_ahead(guess, ahead)
         errors += _check_references(store, by_type, in_file)
         report = ImportReport(source=source)
-        versions = _resolve_versions(store, by_type, today, report, errors, corrections, wkbs)
+        versions = _resolve_versions(
+            store, by_type, today, report, errors, corrections, wkbs, guess if ahead else None
+        )
+        del guess
         if errors:
             errors.sort(key=lambda e: feature_index(e))
             raise ImportRejected(source, errors)
@@ -428,14 +439,19 @@ def _resolve_versions(
     errors: list[RecordError],
     corrections: Collection[tuple[str, str]] = (),
     wkbs_by_type: dict[str, Any] | None = None,
+    guess: list[NewVersion] | None = None,
 ) -> list[NewVersion]:
     """Decide, for each record, whether it is new, a new version, unchanged, or a conflict.
 
     ``corrections``: (record type, id) whose new content on a date already stored is a
     correction of it (an edited field submission), not a conflict: a new version, which
     becomes the current one. ``wkbs_by_type``: each record's geometry as WKB, in the
-    order of ``by_type``, when the caller has it already."""
+    order of ``by_type``, when the caller has it already. ``guess``: what
+    :func:`_first_load` made of ``by_type`` (accounts started from it); a version that
+    turns out as guessed is that very object, completed, so the accounts' check that
+    the write is the guess finds them the same at a glance."""
     out: list[NewVersion] = []
+    k = -1  # the position of the record in ``by_type``'s order, which ``guess`` follows
     for rtype in RECORD_TYPES:  # dependency order
         items = by_type.get(rtype, [])
         if not items:
@@ -455,8 +471,11 @@ def _resolve_versions(
         seen_ids: set[str] = set()
         first_of_type = len(out)
         for (i, rec, note), wkb, shape in zip(items, wkbs, same_shape, strict=True):
-            props = record_values(rec)
-            digest = content_hash(rec, props, shape)
+            k += 1
+            values = record_values(rec)
+            values.pop("review_status", None)
+            values.pop("rejection_reason", None)
+            digest = _digest(rec, values, shape)
             info = rec.info_date
             key = (rec.id, info)
             corrected = (rtype, rec.id) in corrections
@@ -505,19 +524,13 @@ def _resolve_versions(
             report.outcomes[i] = ("new_version" if version > 1 else "created", rtype, rec.id)
             if note:
                 report.repaired.append(f"{_label(i, rec)}: {note}")
-            out.append(
-                NewVersion(
-                    record=rec,
-                    version=version,
-                    content_hash=digest,
-                    info_date=info or today,
-                    repair_note=note,
-                    previous=current_props.get(rec.id),
-                    properties=props,
-                    wkb=wkb,
-                    shape=shape,
-                )
-            )
+            nv = guess[k] if guess is not None else None
+            if nv is None or not (nv.record is rec and nv.version == version and nv.wkb is wkb):
+                nv = NewVersion(record=rec, version=version, content_hash="", info_date=None)
+            nv.content_hash, nv.info_date, nv.repair_note = digest, info or today, note
+            nv.previous, nv.wkb, nv.shape = current_props.get(rec.id), wkb, shape
+            nv.text = stored_text(values)
+            out.append(nv)
         if report.versioned.get(rtype):
             _count_history(out[first_of_type:], stored, report.history)
     return out

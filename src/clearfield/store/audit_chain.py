@@ -94,9 +94,15 @@ def canonical(row: Sequence[Any]) -> bytes:
     """
     if len(row) == len(COLUMNS):  # the usual case, checked at a glance
         pk, at, actor, action, record_type, record_id, version, before, after, detail = row
-        texts = {type(at), type(actor), type(action), type(record_type), type(record_id)}
-        texts |= {type(before), type(after), type(detail)}
-        if type(pk) is int and (version is None or type(version) is int) and texts <= _TEXT:
+        if (
+            type(pk) is int
+            and str is type(at) is type(actor) is type(action) is type(record_type)
+            and type(record_id) is str
+            and (version is None or type(version) is int)
+            and type(before) in _TEXT
+            and type(after) in _TEXT
+            and type(detail) in _TEXT
+        ):
             try:
                 out = orjson.dumps(row)
             except orjson.JSONEncodeError:  # an integer beyond 64 bits

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
+import orjson
 from shapely.geometry.base import BaseGeometry
 
 from clearfield.domain.enums import ReviewStatus
@@ -41,9 +42,18 @@ class NewVersion:
     repair_note: str | None = None
     flags: list[tuple[str, str]] = field(default_factory=list)  # (code, message)
     previous: dict[str, Any] | None = None  # the current version's properties, for the audit
-    properties: dict[str, Any] | None = None  # record_values(record), when already computed
+    text: str | None = None  # the properties as stored (JSON), when already made
     wkb: bytes | None = None  # the geometry as WKB, when already computed
     shape: bytes | None = None  # the geometry normalised, as WKB, when already computed
+
+
+def stored_text(values: dict[str, Any]) -> str:
+    """The JSON a version's ``properties`` column holds: the record's values
+    (:func:`~clearfield.domain.parse.record_values`) but its id and review state, which
+    have columns of their own. Those keys are taken out of ``values``."""
+    for name in ("id", "review_status", "rejection_reason"):
+        values.pop(name, None)
+    return orjson.dumps(values).decode()
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 import shapely
 from alembic import command
 from alembic.config import Config
@@ -49,6 +48,7 @@ from clearfield.store.base import (
     RememberedAnswer,
     StoredRecord,
     VersionInfo,
+    stored_text,
 )
 from clearfield.store.dialect import dialect_of
 from clearfield.store.sql_accounts import (
@@ -513,7 +513,9 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
             )
             accounting = None
             if ahead is not None and ahead.fits(versions, now[:10]):
-                fresh: AccountInput | None = ahead.input_for(known, base)
+                # into an empty store the write numbers all as the accounts did already
+                alike = base == 0 and first == 0 and len(new_entities) == len(ahead.keys)
+                fresh: AccountInput | None = ahead.work if alike else ahead.input_for(known, base)
                 accounting = ahead.accounting
             else:
                 if ahead is not None:  # started for other versions: free its core now
@@ -606,14 +608,10 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
             _, parent_field, parent_type, has_org, has_district = _row_plan(type(rec))
             pk = base + 1 + a + i
             epk = known[(rtype, rec.id)]
-            props = dict(nv.properties) if nv.properties else record_values(rec)
-            props.pop("id", None)
-            props.pop("review_status", None)
-            props.pop("rejection_reason", None)
             parent_id = getattr(rec, parent_field) if parent_field else None
             parent = known.get((parent_type, parent_id)) if parent_id else None
             single = nv.version == 1
-            text = orjson.dumps(props).decode()
+            text = stored_text(record_values(rec)) if nv.text is None else nv.text
             status = rec.review_status
             rows += (
                 pk,

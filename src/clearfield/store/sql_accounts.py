@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import operator
 import os
 import pickle
 import queue
@@ -419,7 +420,11 @@ class AccountsAhead:
             return None
 
     def _same(self, versions: list[Any]) -> bool:
-        return len(versions) == len(self.guess) and all(
+        if len(versions) != len(self.guess):
+            return False
+        if all(map(operator.is_, versions, self.guess)):  # the guess itself, completed
+            return True
+        return all(
             nv.record is g.record
             and nv.version == g.version
             and nv.info_date == g.info_date
