@@ -300,6 +300,27 @@ def _two_writers(first, second):  # type: ignore[no-untyped-def]
     assert [h.version for h in first.history("hazard", "HA-1")] == [1, 2]
 
 
+def test_a_record_stored_by_another_writer_before_its_first_version_is_refused(store_url):
+    """A record new when the file was checked, stored by someone else before the write."""
+    from clearfield.domain.parse import parse_features
+    from clearfield.errors import StoreError
+    from clearfield.services import ImportReport, _resolve_versions, open_store
+
+    first, second = open_store(store_url), open_store(store_url)
+    try:
+        load(first, base_programme())
+        parsed = list(parse_features([hazard(id="HA-9")]))
+        versions = _resolve_versions(second, {"hazard": parsed}, date(2026, 11, 1), ImportReport("x"), [])  # fmt: skip
+        assert [nv.version for nv in versions] == [1]
+        load(first, [hazard(id="HA-9", land_use="road")])
+        with pytest.raises(StoreError, match="HA-9 was changed by someone else"):
+            second.write(versions, actor="second", source="x")
+        assert [h.record.land_use for h in first.history("hazard", "HA-9")] == ["road"]
+    finally:
+        first.close()
+        second.close()
+
+
 def test_quality_lists_a_release_left_outside_by_a_new_hazard_version(store):
     load(store, [*base_programme(), activity("A1", LEFT, kind="nts")])
     right = box(X0 + 0.005, Y0, X0 + 0.01, Y0 + 0.01)

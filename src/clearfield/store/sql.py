@@ -605,7 +605,7 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
         for i, nv in enumerate(chunk):
             rec = nv.record
             rtype = rec.RECORD_TYPE
-            _, parent_field, parent_type, has_org, has_district = _row_plan(type(rec))
+            kinds, parent_field, parent_type, has_org, has_district = _row_plan(type(rec))
             pk = base + 1 + a + i
             epk = known[(rtype, rec.id)]
             parent_id = getattr(rec, parent_field) if parent_field else None
@@ -623,7 +623,7 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                 rec.rejection_reason,
                 int(single),
                 int(single and status is ReviewStatus.APPROVED),
-                _kind(rec),
+                _kind(rec, kinds),
                 rec.organisation if has_org else None,  # type: ignore[attr-defined]
                 rec.district if has_district else None,  # type: ignore[attr-defined]
                 parent,
@@ -820,9 +820,10 @@ def _row_plan(cls: type[Record]) -> tuple[tuple[str, ...], str | None, str | Non
     )
 
 
-def _kind(rec: Record) -> str | None:
-    """The first set of the record's kind fields (see :func:`_row_plan`), as text."""
-    for name in _row_plan(type(rec))[0]:
+def _kind(rec: Record, kinds: tuple[str, ...] | None = None) -> str | None:
+    """The first set of the record's kind fields (``kinds``: those of its
+    :func:`_row_plan`, when the caller has it), as text."""
+    for name in _row_plan(type(rec))[0] if kinds is None else kinds:
         value = getattr(rec, name)
         if value is not None:
             return str(value)
@@ -883,6 +884,8 @@ def _check_unchanged(
     """Versions were decided before the write began: refuse if another writer came between.
 
     ``keys`` and ``numbers``: each new version's (record type, id) and version number."""
+    if max(numbers, default=1) == 1 and not any(map(known.__contains__, keys)):
+        return  # none stored and each its record's first (a first load): nothing to check
     if len(set(keys)) == len(keys):  # each record once (as in a first load)
         expected = dict(zip(keys, numbers, strict=True))
     else:
@@ -899,8 +902,6 @@ def _check_unchanged(
                 "WHERE entity_pk IN (SELECT pk FROM checking) GROUP BY entity_pk"
             ).all()
         )
-    elif set(expected.values()) <= {1}:  # none stored: each must be its record's first
-        return
     for key, first_new in expected.items():
         if stored.get(known.get(key), 0) != first_new - 1:
             raise StoreError(
