@@ -393,19 +393,30 @@ def test_a_first_load_whose_accounting_worker_fails_is_accounted_here(
     store.close()
 
 
-def test_accounts_guessed_ahead_are_not_used_when_the_versions_differ(tmp_path, monkeypatch):
+@pytest.mark.parametrize("again", ["the same", "a later report"])
+def test_accounts_guessed_ahead_are_not_used_when_the_versions_differ(tmp_path, monkeypatch, again):
     """A first load's accounts start on the guess that every record in the file is new
-    and appears once. A file that repeats a record (stored once) makes other versions:
-    the write computes its own accounts, and they are right."""
+    and appears once. A file that repeats a record (stored once), or brings a later
+    report of one (as many versions as the guess, one of them a second version), makes
+    other versions: the write computes its own accounts, and they are right."""
+    import copy
+
     from clearfield.scenario import generate
 
     _bulk_everywhere(monkeypatch)
     workers = _count_workers(monkeypatch)
     store = SQLiteStore.open(f"sqlite:///{tmp_path / 'bulk.db'}")
     features = generate(scale=0.05, seed=3).features
-    report = services.import_features(store, [*features, features[0]], source="s", actor="t")
-    assert sum(report.unchanged.values()) == 1
-    assert workers == [2]  # the one started on the guess, unused, and the write's own
+    extra = copy.deepcopy(next(f for f in features if f["properties"]["record_type"] == "hazard"))
+    if again == "the same":
+        extra = features[0]
+    else:
+        extra["properties"]["recorded_on"] = "2025-12-01"
+        extra["properties"]["contamination"] = ["uxo"]
+    report = services.import_features(store, [*features, extra], source="s", actor="t")
+    assert sum((report.unchanged if again == "the same" else report.versioned).values()) == 1
+    if again == "the same":  # the one started on the guess, unused, and the write's own
+        assert workers == [2]  # (a second version's accounts are redone from the store)
     accounts = store.query("SELECT * FROM hazard_account ORDER BY 1")
     store.refresh_accounts()
     assert store.query("SELECT * FROM hazard_account ORDER BY 1") == accounts
