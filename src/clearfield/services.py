@@ -30,6 +30,7 @@ from clearfield.domain.records import RECORD_TYPES, Record
 from clearfield.errors import ClearfieldError, ImportRejected, RecordError, StoreError
 from clearfield.store.accounts_worker import CheckPart
 from clearfield.store.base import (
+    REVIEW_STATE,
     FieldReturn,
     NewVersion,
     RememberedAnswer,
@@ -160,22 +161,14 @@ class ImportReport:
         }
 
 
-def content_hash(
-    rec: Record, values: dict[str, Any] | None = None, wkb: bytes | None = None
-) -> str:
+def content_hash(rec: Record, values: dict[str, Any], wkb: bytes | None = None) -> str:
     """Digest of what a record says (not its review state), to tell a re-sent record from a change.
 
-    ``wkb`` is the *normalised* geometry, when the caller has it already.
+    ``values``: the record's :func:`~clearfield.domain.parse.record_values`, whose review
+    state is taken out. ``wkb`` is the *normalised* geometry, when the caller has it.
     """
-    values = dict(record_values(rec) if values is None else values)
-    values.pop("review_status", None)
-    values.pop("rejection_reason", None)
-    return _digest(rec, values, wkb)
-
-
-def _digest(rec: Record, values: dict[str, Any], wkb: bytes | None) -> str:
-    """:func:`content_hash` of ``values``, the record's values without its review state
-    (left as they are)."""
+    for name in REVIEW_STATE:
+        values.pop(name, None)
     for name in _text_lists(type(rec)):  # lists of categories or texts: order carries nothing
         value = values.get(name)
         if value and list(value) != (ordered := sorted(value)):
@@ -473,9 +466,7 @@ def _resolve_versions(
         for (i, rec, note), wkb, shape in zip(items, wkbs, same_shape, strict=True):
             k += 1
             values = record_values(rec)
-            values.pop("review_status", None)
-            values.pop("rejection_reason", None)
-            digest = _digest(rec, values, shape)
+            digest = content_hash(rec, values, shape)
             info = rec.info_date
             key = (rec.id, info)
             corrected = (rtype, rec.id) in corrections

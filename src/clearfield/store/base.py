@@ -47,11 +47,15 @@ class NewVersion:
     shape: bytes | None = None  # the geometry normalised, as WKB, when already computed
 
 
+REVIEW_STATE = ("review_status", "rejection_reason")
+"""A version's review state: columns of its own, and no part of what the record says."""
+
+
 def stored_text(values: dict[str, Any]) -> str:
     """The JSON a version's ``properties`` column holds: the record's values
     (:func:`~clearfield.domain.parse.record_values`) but its id and review state, which
     have columns of their own. Those keys are taken out of ``values``."""
-    for name in ("id", "review_status", "rejection_reason"):
+    for name in ("id", *REVIEW_STATE):
         values.pop(name, None)
     return orjson.dumps(values).decode()
 
