@@ -158,12 +158,17 @@ def counted_releases(releases: Sequence[Sequence[Release]]) -> list[list[Release
 
 
 def account_in_plane(
-    plane_hazards: Any, counted: Sequence[Sequence[Release]], plane_releases: Any
+    plane_hazards: Any,
+    counted: Sequence[Sequence[Release]],
+    plane_releases: Any,
+    within: Sequence[bool | None] | None = None,
 ) -> list[HazardRelease]:
     """The accounts of hazards already in the equal-area plane, against the releases of
     each as :func:`counted_releases` gives them; ``plane_releases``: their geometries in
     the plane, one after another in that order (a worker that projected them for its
-    checks passes them on instead of projecting them again).
+    checks passes them on instead of projecting them again). ``within``: for each,
+    whether it lies within its hazard (covered by it, in the plane), where the caller
+    decided it already (the checks of a first load); None where not.
 
     Everything is decided in array calls except the unions: each release is clipped to
     its hazard (only the few not covered by it need the overlay), every pair of releases
@@ -179,8 +184,15 @@ def account_in_plane(
     whole = shapely.area(clips) if n else np.zeros(0)
     clip_m2 = whole.copy()
     if n:
-        shapely.prepare(plane_hazards)
-        out = np.nonzero(~shapely.covered_by(clips, plane_hazards[own]))[0]
+        inside = np.zeros(n, dtype=bool)
+        todo = np.arange(n)
+        if within is not None:
+            inside[:] = [w is True for w in within]
+            todo = np.flatnonzero([w is None for w in within])
+        if len(todo):
+            shapely.prepare(plane_hazards)
+            inside[todo] = shapely.covered_by(clips[todo], plane_hazards[own[todo]])
+        out = np.nonzero(~inside)[0]
         if len(out):
             cut = shapely.intersection(clips[out], plane_hazards[own[out]])
             polys = np.empty(len(out), dtype=object)

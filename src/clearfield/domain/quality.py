@@ -105,17 +105,21 @@ class RecordChecks:
         parents: Sequence[BaseGeometry | None] = (),
         parent_ids: Sequence[str] = (),
         normalised: Sequence[bytes | None] | None = None,
+        plane: Any = None,
+        inside: Any = None,
     ) -> None:
         """Check the next records. For activities, ``parents`` and ``parent_ids``: each
-        one's hazard (None when not known yet: :meth:`add_parents` checks it later);
-        ``normalised``: the geometries' normalised WKB, when the caller has it already."""
+        one's hazard (None when not known yet: :meth:`add_parents` checks it later).
+        What the caller has already: ``normalised``, the geometries' normalised WKB;
+        ``plane``, the geometries in the equal-area plane; ``inside``, whether each
+        activity lies within its hazard (see :func:`outside_parent`)."""
         start = len(self._ids)
         arr = np.asarray(geoms, dtype=object)
         self._ids += ids
         self._geoms.append(arr)
         flags = self._flags
         if self.polygonal:
-            plane = to_equal_area(arr)
+            plane = to_equal_area(arr) if plane is None else plane
             self._planes.append(plane)
             self._areas.append(shapely.area(plane))
             if normalised is None:
@@ -127,20 +131,22 @@ class RecordChecks:
         if self.record_type == "hazard":
             flags["large"] += _shifted(large_hazards(arr, self._areas[-1]), start)
         if self.record_type == "activity" and len(parents):
-            flags["outside"] += _shifted(outside_parent(arr, parents, parent_ids), start)
+            found = outside_parent(arr, parents, parent_ids, inside)
+            flags["outside"] += _shifted(found, start)
 
     def add_parents(
         self,
         index: Sequence[int],
         parents: Sequence[BaseGeometry | None],
         parent_ids: Sequence[str],
+        inside: Any = None,
     ) -> None:
         """Check activities added before their hazards were known (``index``: their
-        positions among all added) against those hazards."""
+        positions among all added) against those hazards (``inside``: as for :meth:`add`)."""
         if not len(index):
             return
         geoms = np.concatenate(self._geoms)[np.asarray(index, dtype=np.int64)]
-        found = outside_parent(geoms, parents, parent_ids)
+        found = outside_parent(geoms, parents, parent_ids, inside)
         self._flags["outside"] += [(int(index[i]), code, msg) for i, code, msg in found]
 
     @property
@@ -291,14 +297,23 @@ def large_hazards(
 
 
 def outside_parent(
-    geoms: Sequence[BaseGeometry], parents: Sequence[BaseGeometry | None], parent_ids: Sequence[str]
+    geoms: Sequence[BaseGeometry],
+    parents: Sequence[BaseGeometry | None],
+    parent_ids: Sequence[str],
+    inside: Any = None,
 ) -> list[Flag]:
-    """Flag release polygons reaching more than 1 m² outside their hazard (they count only inside)."""
+    """Flag release polygons reaching more than 1 m² outside their hazard (they count only inside).
+
+    ``inside``: whether each lies within its hazard, when the caller decided it already
+    (in the equal-area plane, as the accounts do: a release that lies within there
+    reaches nowhere near 1 m² outside); only the others are measured.
+    """
     g = np.asarray(geoms, dtype=object)
     p = np.asarray(parents, dtype=object)
     known = ~shapely.is_missing(p)
-    inside = np.zeros(len(g), dtype=bool)
-    inside[known] = shapely.covered_by(g[known], p[known])
+    if inside is None:
+        inside = np.zeros(len(g), dtype=bool)
+        inside[known] = shapely.covered_by(g[known], p[known])
     check = np.nonzero(known & ~inside)[0]
     outside = area_m2(shapely.difference(g[check], p[check])) if len(check) else []
     return [

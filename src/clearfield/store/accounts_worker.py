@@ -68,17 +68,23 @@ class FirstLoadChecks:
     """The data quality checks of a first load into an empty store, part by part: the
     same :class:`~clearfield.domain.quality.RecordChecks` an import runs, with nothing
     stored around the records, and each activity's hazard from the load itself (one
-    that comes later in the file is checked at the end)."""
+    that comes later in the file is checked at the end).
+
+    Whether a release lies within its hazard is decided once, in the equal-area plane
+    where its accounts decide it too (:meth:`within`): the quality check then measures
+    only those that do not, and the accounts take the decision as it is."""
 
     def __init__(self) -> None:
         self._checks: dict[str, RecordChecks] = {}
         self._wkbs: dict[str, list[bytes]] = {}
-        self._hazards: dict[str, Any] = {}
+        self._hazards: dict[str, _Hazard] = {}
         self._later: list[tuple[int, str]] = []  # (activity's position, its hazard's id)
+        self._within: dict[tuple[bytes, bytes], bool] = {}
 
     def add(self, part: CheckPart) -> None:
         record_type, areal, wkbs, ids, parent_ids = part
-        geoms = shapely.from_wkb(wkbs).tolist()
+        geoms = shapely.from_wkb(wkbs)
+        plane = to_equal_area(geoms) if areal else None
         checks = self._checks.get(record_type)
         if checks is None:
             checks = self._checks[record_type] = RecordChecks(record_type, polygonal=areal)
@@ -86,20 +92,57 @@ class FirstLoadChecks:
         start = len(self._wkbs[record_type])
         self._wkbs[record_type] += wkbs
         parents: list[Any] = []
+        inside = None
         if parent_ids is not None:
-            parents = [self._hazards.get(h) for h in parent_ids]
-            self._later += [(start + i, parent_ids[i]) for i, p in enumerate(parents) if p is None]
-        checks.add(geoms, ids, parents=parents, parent_ids=parent_ids or [])
+            found = [self._hazards.get(h) for h in parent_ids]
+            parents = [None if h is None else h.geometry for h in found]
+            self._later += [(start + i, parent_ids[i]) for i, h in enumerate(found) if h is None]
+            if plane is not None:
+                inside = self._decide_within(wkbs, plane, found)
+        checks.add(
+            geoms,
+            ids,
+            parents=parents,
+            parent_ids=parent_ids or [],
+            plane=plane,
+            inside=inside,
+        )
         if record_type == "hazard":
-            self._hazards.update(zip(ids, geoms, strict=True))
+            self._hazards.update(
+                (i, _Hazard(g, p, w))
+                for i, g, p, w in zip(
+                    ids, geoms.tolist(), _or_nones(plane, len(ids)), wkbs, strict=True
+                )
+            )
+
+    def _decide_within(
+        self, wkbs: Sequence[bytes], plane: Any, found: Sequence[_Hazard | None]
+    ) -> Any:
+        """Whether each release lies within its hazard (False where that is not known),
+        decided in the plane as :func:`~clearfield.domain.accounting.account_in_plane`
+        decides it (prepared hazards), and kept for the accounts."""
+        inside = np.zeros(len(wkbs), dtype=bool)
+        known = [k for k, h in enumerate(found) if h is not None and h.plane is not None]
+        if known:
+            hazards = np.asarray([found[k].plane for k in known], dtype=object)  # type: ignore[union-attr]
+            shapely.prepare(hazards)
+            inside[known] = shapely.covered_by(plane[known], hazards)
+            pairs = [(wkbs[k], found[k].wkb) for k in known]  # type: ignore[union-attr]
+            self._within.update(zip(pairs, inside[known].tolist(), strict=True))
+        return inside
 
     def result(self) -> dict[str, tuple[Any, list[Flag]]]:
         """``(areas, flags)`` by record type, as :func:`~clearfield.domain.quality.check_records` gives them."""
         known = [(i, h) for i, h in self._later if h in self._hazards]
         if known and "activity" in self._checks:
-            self._checks["activity"].add_parents(
-                [i for i, _ in known], [self._hazards[h] for _, h in known], [h for _, h in known]
-            )
+            checks = self._checks["activity"]
+            index = [i for i, _ in known]
+            found = [self._hazards[h] for _, h in known]
+            inside = None
+            if checks.polygonal:
+                wkbs = self._wkbs["activity"]
+                inside = self._decide_within([wkbs[i] for i in index], checks.planes[index], found)
+            checks.add_parents(index, [h.geometry for h in found], [h for _, h in known], inside)
         return {rtype: checks.result() for rtype, checks in self._checks.items()}
 
     def planes(self) -> dict[bytes, Any]:
@@ -110,15 +153,32 @@ class FirstLoadChecks:
                 out.update(zip(self._wkbs[rtype], self._checks[rtype].planes.tolist(), strict=True))
         return out
 
+    def within(self) -> dict[tuple[bytes, bytes], bool]:
+        """Whether a release lies within its hazard, by (release's WKB, hazard's WKB), for
+        the releases checked against a hazard of the load."""
+        return self._within
+
+
+class _Hazard(NamedTuple):
+    geometry: Any
+    plane: Any  # in the equal-area plane (None unless hazards are areas)
+    wkb: bytes
+
+
+def _or_nones(values: Any, n: int) -> list[Any]:
+    return [None] * n if values is None else values.tolist()
+
 
 def account_chunk(
     hazards: Sequence[bytes],
     releases: Sequence[Sequence[ReleaseRow]],
     planes: Mapping[bytes, Any] | None = None,
+    within: Mapping[tuple[bytes, bytes], bool] | None = None,
 ) -> list[HazardRelease]:
     """The accounts of ``hazards`` (counted polygons as WKB); ``releases[i]`` are the
     counted releases on ``hazards[i]``; ``planes``: geometries already in the
-    equal-area plane, by their WKB."""
+    equal-area plane, by their WKB; ``within``: whether a release lies within its
+    hazard, by their WKB, where that was decided (:meth:`FirstLoadChecks.within`)."""
     approved = ReviewStatus.APPROVED
     work = [  # (each carries its WKB where the geometry goes: the accounting reads only
         # its place in the order, and the geometries in the plane come apart)
@@ -130,7 +190,10 @@ def account_chunk(
     ]
     counted = counted_releases(work)
     flat = [r.geometry for rels in counted for r in rels]
-    return account_in_plane(_in_plane(hazards, planes), counted, _in_plane(flat, planes))
+    decided = None
+    if within:
+        decided = [within.get((r.geometry, h)) for h, rels in zip(hazards, counted, strict=True) for r in rels]  # fmt: skip
+    return account_in_plane(_in_plane(hazards, planes), counted, _in_plane(flat, planes), decided)
 
 
 def _in_plane(wkbs: Sequence[bytes], planes: Mapping[bytes, Any] | None) -> Any:
@@ -150,6 +213,7 @@ def main() -> None:
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     first = FirstLoadChecks()
     planes: dict[bytes, Any] = {}
+    within: dict[tuple[bytes, bytes], bool] = {}
     while True:
         try:
             kind, *args = pickle.load(inp)
@@ -160,9 +224,10 @@ def main() -> None:
             continue
         if kind == "checked":
             answer: Any = first.result()
-            planes, first = first.planes(), FirstLoadChecks()  # (what the accounts need, only)
+            # (what the accounts need, only)
+            planes, within, first = first.planes(), first.within(), FirstLoadChecks()
         else:
-            answer = account_chunk(*args, planes)
+            answer = account_chunk(*args, planes, within)
         pickle.dump(answer, out, protocol=pickle.HIGHEST_PROTOCOL)
         out.flush()
 
