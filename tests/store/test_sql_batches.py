@@ -27,3 +27,18 @@ def test_values_that_do_not_make_whole_rows_are_refused(store):
     with store.engine.begin() as conn, inserting(conn) as inserts, refused:
         inserts.add_values("entity", ("pk", "record_type", "record_id"), list(range(7)))
     assert store.count("SELECT COUNT(*) FROM entity") == 0
+
+
+def test_nulls_and_blobs_bind_through_the_registered_adapters_as_without_them(tmp_path):
+    """The SQLite store registers adapters for None and bytes, which spare the binding a
+    slow search for one; what is stored is what Python's sqlite3 stores without them."""
+    import sqlite3
+
+    import clearfield.store.sqlite  # noqa: F401  (registers them)
+
+    protocol = sqlite3.PrepareProtocol
+    assert {(type(None), protocol), (bytes, protocol)} <= set(sqlite3.adapters)
+    blob = bytes(range(256)) * 3
+    with sqlite3.connect(tmp_path / "a.db") as conn:
+        got = conn.execute("SELECT typeof(?), typeof(?), ?, ? IS NULL", (None, blob, blob, None))
+        assert got.fetchone() == ("null", "blob", blob, 1)

@@ -37,6 +37,22 @@ from clearfield.store.sql import MIGRATIONS, SQLStore, _alembic_config, migrate
 __all__ = ["MIGRATIONS", "SQLiteStore", "migrate", "schema_revisions"]
 
 
+def _null(_: None) -> None:
+    return None
+
+
+# Python's sqlite3 binds a str, int or float at once, but for anything else (None, bytes)
+# it first looks for an adapter: in its registry, then by asking the value and the
+# protocol (``__conform__``, ``__adapt__``: an AttributeError raised and cleared each
+# time). A bulk load binds millions of NULLs and WKB blobs, and that search cost more
+# than the binding (300 and 490 ns a value against 30 for an int), on the inserting
+# thread that holds the interpreter lock meanwhile. Registered, they are found at once
+# and bind as before: None as NULL, bytes as a BLOB (``bytes(b)`` is ``b``). This holds
+# for every SQLite connection of the process, which is what we want.
+sqlite3.register_adapter(type(None), _null)
+sqlite3.register_adapter(bytes, bytes)
+
+
 def schema_revisions(url: str) -> tuple[str | None, str]:
     """(the database's schema revision, the newest this Clearfield knows), without
     changing anything; (None, newest) for a file that does not exist yet."""
