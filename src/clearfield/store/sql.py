@@ -464,7 +464,7 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
         today = _now()[:10]
         work = _fresh_accounts(versions, order, 0, today)
         mine = ahead or AccountsAhead()
-        if not mine.start(versions, today, list(order), work) and ahead is None:
+        if not mine.start(versions, today, order, work) and ahead is None:
             return None
         return mine
 
@@ -486,24 +486,19 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
         ``ahead``: what :meth:`account_ahead` started for these versions.
         """
         now = _now()
-        own = [(nv.record.RECORD_TYPE, nv.record.id) for nv in versions]
-        keys = set(own)
-        for nv in versions:  # and the parents the versions point at (an activity's hazard)
-            parent_field = _PARENT.get(nv.record.RECORD_TYPE)
-            parent_id = getattr(nv.record, parent_field) if parent_field else None
-            if parent_id:
-                keys.add((_PARENT_TYPE[parent_field], parent_id))
+        fits = ahead is not None and ahead.fits(versions, now[:10])
         with self._writing(bulk=len(versions) >= _BULK) as conn:
             if len(versions) >= _BULK:
                 self._bulk_write(conn)
-            known = _entity_pks(conn, keys)
-            _check_unchanged(conn, own, [nv.version for nv in versions], known)
-            new_entities = [key for key in dict.fromkeys(own) if key not in known]
             # one writer at a time: the new rows take the next pks, given here
             first = conn.exec_driver_sql("SELECT COALESCE(MAX(pk), 0) FROM entity").scalar()
-            keys_of = {key: first + 1 + i for i, key in enumerate(new_entities)}
-            known.update(keys_of)
             base = conn.exec_driver_sql("SELECT COALESCE(MAX(pk), 0) FROM record_version").scalar()
+            if fits and first == 0 and all(nv.version == 1 for nv in versions):
+                # a first load, as guessed: nothing is stored, each version is its record's
+                # first, and the records' entities take the numbers the accounts gave them
+                keys_of = known = ahead.numbers  # type: ignore[union-attr]
+            else:
+                keys_of, known = _new_entities(conn, versions, first)
             head = newest_audit_event(conn)
             # a first load into an empty R*Tree writes it packed, every box known at once
             packed = (
@@ -512,11 +507,11 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                 and packable(conn, "record_bbox")
             )
             accounting = None
-            if ahead is not None and ahead.fits(versions, now[:10]):
+            if fits:
                 # into an empty store the write numbers all as the accounts did already
-                alike = base == 0 and first == 0 and len(new_entities) == len(ahead.keys)
-                fresh: AccountInput | None = ahead.work if alike else ahead.input_for(known, base)
-                accounting = ahead.accounting
+                alike = base == 0 and keys_of is ahead.numbers  # type: ignore[union-attr]
+                fresh: AccountInput | None = ahead.work if alike else ahead.input_for(known, base)  # type: ignore[union-attr]
+                accounting = ahead.accounting  # type: ignore[union-attr]
             else:
                 if ahead is not None:  # started for other versions: free its core now
                     ahead.close()
@@ -836,6 +831,28 @@ def _iso(d: date | None) -> str | None:
 
 def _date(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
+
+
+def _new_entities(
+    conn: Connection, versions: list[NewVersion], first: int
+) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+    """The pks of the versions' records new to the store (the next after ``first``, in
+    the order the versions name them), and the pks of all their records and of the
+    parents they point at (an activity's hazard) that are stored or new. Refuses the
+    write if another writer stored versions of them since they were decided."""
+    own = [(nv.record.RECORD_TYPE, nv.record.id) for nv in versions]
+    keys = set(own)
+    for nv in versions:  # and the parents the versions point at
+        parent_field = _PARENT.get(nv.record.RECORD_TYPE)
+        parent_id = getattr(nv.record, parent_field) if parent_field else None
+        if parent_id:
+            keys.add((_PARENT_TYPE[parent_field], parent_id))
+    known = _entity_pks(conn, keys)
+    _check_unchanged(conn, own, [nv.version for nv in versions], known)
+    new = [key for key in dict.fromkeys(own) if key not in known]
+    keys_of = {key: first + 1 + i for i, key in enumerate(new)}
+    known.update(keys_of)
+    return keys_of, known
 
 
 def _entity_pks(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:

@@ -338,15 +338,16 @@ class AccountsAhead:
     (:meth:`checking`, :meth:`check`).
 
     The input is numbered ahead of the write: entities 1, 2, ... in the order the
-    versions name them (``keys``), versions 1, 2, ... in order. The write numbers the
-    same new entities in the same order, so only the numbers change (:meth:`input_for`)."""
+    versions name them (``numbers``), versions 1, 2, ... in order. The write numbers the
+    same new entities in the same order, so only the numbers change (:meth:`input_for`),
+    and into an empty store not even those."""
 
     def __init__(self, worker: _Worker | None = None) -> None:
         self._worker = worker  # the worker checking a first load, if one does
         self._checking = worker  # the same until its checks are taken
         self.guess: list[Any] = []  # the versions the accounts were started from
         self.today = ""  # the date of writing that undated releases take as their end
-        self.keys: list[tuple[str, str]] = []  # (record type, id) of entity 1, 2, ...
+        self.numbers: dict[tuple[str, str], int] = {}  # entity number of (record type, id)
         self.work = AccountInput([], [])
         self.accounting: Accounting | None = None
 
@@ -370,13 +371,13 @@ class AccountsAhead:
         self,
         versions: list[Any],
         today: str,
-        keys: list[tuple[str, str]],
+        numbers: dict[tuple[str, str], int],
         work: AccountInput | None,
     ) -> bool:
-        """Account ``versions`` (a guess at what the write will be given), numbered by
-        ``keys``, from ``work``; whether worker processes do (else the write accounts
+        """Account ``versions`` (a guess at what the write will be given), their records'
+        entities numbered by ``numbers`` (1, 2, ... in order), from ``work``; whether worker processes do (else the write accounts
         them itself). The parts checked before are those of these versions."""
-        self.guess, self.today, self.keys = list(versions), today, keys
+        self.guess, self.today, self.numbers = list(versions), today, numbers
         if self._worker is not None:
             self._worker.send(("checked",))
         if work is None:
@@ -435,7 +436,7 @@ class AccountsAhead:
     def input_for(self, pks: dict[tuple[str, str], int], base: int) -> AccountInput:
         """The input numbered as the write numbers it: entities by ``pks``, versions
         after ``base``."""
-        entity = [0, *(pks[key] for key in self.keys)]
+        entity = [0, *(pks[key] for key in self.numbers)]
         return AccountInput(
             [(entity[e], base + v, wkb) for e, v, wkb in self.work.hazards],
             [(entity[h], entity[a], *rest) for h, a, *rest in self.work.releases],  # type: ignore[misc]
