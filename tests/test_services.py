@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pytest
 import shapely
 from shapely import box
@@ -432,3 +433,16 @@ def test_features_handed_over_are_let_go_part_by_part_with_the_same_outcome(stor
     assert good == []
     assert dict(report.created) == {"organisation": 1, "team": 1, "hazard": 1, "activity": 2}
     assert programme_stats(store)["released_m2"]["cleared"] > 0
+
+
+def test_normalised_geometries_made_already_are_taken_in_place_of_none():
+    """A first load's worker normalised the areas it checked (those with a geometry): the
+    import takes them in order, and normalises itself when they do not fit."""
+    geoms = np.asarray([LEFT, None, BOTTOM], dtype=object)
+    own = shapely.to_wkb(shapely.normalize(geoms)).tolist()
+    made = [own[0], own[2]]
+    assert list(services._normalised(geoms, made)) == own
+    assert list(services._normalised(geoms[[0, 2]], made)) == made
+    for unfit in (None, [own[0]], [*made, own[0]]):
+        assert list(services._normalised(geoms, unfit)) == own
+    assert own[0] != shapely.to_wkb(LEFT)  # (so the test tells them apart)

@@ -253,7 +253,15 @@ def import_features(
         errors += _check_references(store, by_type, in_file)
         report = ImportReport(source=source)
         versions = _resolve_versions(
-            store, by_type, today, report, errors, corrections, wkbs, guess if ahead else None
+            store,
+            by_type,
+            today,
+            report,
+            errors,
+            corrections,
+            wkbs,
+            guess if ahead else None,
+            ahead.normalised() if ahead is not None else None,
         )
         del guess
         if errors:
@@ -433,6 +441,7 @@ def _resolve_versions(
     corrections: Collection[tuple[str, str]] = (),
     wkbs_by_type: dict[str, Any] | None = None,
     guess: list[NewVersion] | None = None,
+    normalised: dict[str, list[bytes]] | None = None,
 ) -> list[NewVersion]:
     """Decide, for each record, whether it is new, a new version, unchanged, or a conflict.
 
@@ -442,7 +451,9 @@ def _resolve_versions(
     order of ``by_type``, when the caller has it already. ``guess``: what
     :func:`_first_load` made of ``by_type`` (accounts started from it); a version that
     turns out as guessed is that very object, completed, so the accounts' check that
-    the write is the guess finds them the same at a glance."""
+    the write is the guess finds them the same at a glance. ``normalised``: the
+    normalised WKB of the records with a geometry, by type in the order of ``by_type``,
+    where the first load's checks made it already."""
     out: list[NewVersion] = []
     k = -1  # the position of the record in ``by_type``'s order, which ``guess`` follows
     for rtype in RECORD_TYPES:  # dependency order
@@ -460,7 +471,7 @@ def _resolve_versions(
         if wkbs is None:
             wkbs = shapely.to_wkb(geoms)
         # the same polygon drawn from another vertex or the other way round is the same data
-        same_shape = shapely.to_wkb(shapely.normalize(geoms))
+        same_shape = _normalised(geoms, (normalised or {}).get(rtype))
         seen_ids: set[str] = set()
         first_of_type = len(out)
         for (i, rec, note), wkb, shape in zip(items, wkbs, same_shape, strict=True):
@@ -524,6 +535,19 @@ def _resolve_versions(
             out.append(nv)
         if report.versioned.get(rtype):
             _count_history(out[first_of_type:], stored, report.history)
+    return out
+
+
+def _normalised(geoms: np.ndarray, made: list[bytes] | None) -> Any:
+    """The normalised WKB of ``geoms`` (None for none): ``made`` already for those that
+    are not None, in order, when it holds as many."""
+    shaped = ~shapely.is_missing(geoms)
+    if made is None or len(made) != np.count_nonzero(shaped):
+        return shapely.to_wkb(shapely.normalize(geoms))
+    if len(made) == len(geoms):
+        return made
+    out = np.full(len(geoms), None, dtype=object)
+    out[shaped] = made
     return out
 
 

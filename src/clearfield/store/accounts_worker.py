@@ -8,6 +8,9 @@ from stdin and answers on stdout, in order:
   (the fields of a :class:`CheckPart`), checked as it comes (no answer yet); the
   import sends each part as soon as it has parsed it, so the checks run on the other
   core while it reads the rest of the file;
+- ``("normalised",)``: answers the normalised WKB of the areas checked so far, by
+  record type, in the order they came (and forgets them): the import hashes each
+  record's content with it, and the checks made it already (duplicate geometries);
 - ``("checked",)``: the checks are complete; answers their results by record type;
 - ``("accounts", hazards, releases)``: a chunk of accounting work; answers its accounts.
 
@@ -80,11 +83,16 @@ class FirstLoadChecks:
         self._hazards: dict[str, _Hazard] = {}
         self._later: list[tuple[int, str]] = []  # (activity's position, its hazard's id)
         self._within: dict[tuple[bytes, bytes], bool] = {}
+        self._normalised: dict[str, list[bytes]] = {}
 
     def add(self, part: CheckPart) -> None:
         record_type, areal, wkbs, ids, parent_ids = part
         geoms = shapely.from_wkb(wkbs)
-        plane = to_equal_area(geoms) if areal else None
+        plane = normalised = None
+        if areal:
+            plane = to_equal_area(geoms)
+            normalised = shapely.to_wkb(shapely.normalize(geoms)).tolist()
+            self._normalised.setdefault(record_type, []).extend(normalised)
         checks = self._checks.get(record_type)
         if checks is None:
             checks = self._checks[record_type] = RecordChecks(record_type, polygonal=areal)
@@ -104,6 +112,7 @@ class FirstLoadChecks:
             ids,
             parents=parents,
             parent_ids=parent_ids or [],
+            normalised=normalised,
             plane=plane,
             inside=inside,
         )
@@ -151,6 +160,12 @@ class FirstLoadChecks:
         for rtype in ("hazard", "activity"):
             if rtype in self._checks and self._checks[rtype].polygonal:
                 out.update(zip(self._wkbs[rtype], self._checks[rtype].planes.tolist(), strict=True))
+        return out
+
+    def normalised(self) -> dict[str, list[bytes]]:
+        """The normalised WKB of the areas checked since the last call, by record type,
+        in the order they came."""
+        out, self._normalised = self._normalised, {}
         return out
 
     def within(self) -> dict[tuple[bytes, bytes], bool]:
@@ -222,8 +237,10 @@ def main() -> None:
         if kind == "check":
             first.add(CheckPart(*args))
             continue
-        if kind == "checked":
-            answer: Any = first.result()
+        if kind == "normalised":
+            answer: Any = first.normalised()
+        elif kind == "checked":
+            answer = first.result()
             # (what the accounts need, only)
             planes, within, first = first.planes(), first.within(), FirstLoadChecks()
         else:

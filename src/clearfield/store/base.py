@@ -173,7 +173,9 @@ class Store(Protocol):
         """Start work for a first load of ``records`` into an empty store (its data
         quality checks, given part by part as the caller parses: ``.check(...)``) before
         the records are all known; None when there is none. Give it to
-        :meth:`account_ahead` and close it (``.close()``) when done, written or not."""
+        :meth:`account_ahead` and close it (``.close()``) when done, written or not.
+        After :meth:`account_ahead`, ``.normalised()`` gives the checked geometries'
+        normalised WKB by record type, or None."""
         ...
 
     def account_ahead(self, versions: list[NewVersion], ahead: Any = None) -> Any:

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections import deque
 from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Connection
@@ -137,15 +138,17 @@ _RELEASE_ACCOUNT = (
 PARALLEL_FROM = 20_000  # hazards; below this, starting worker processes costs more than it saves
 _CHUNK = 5_000  # hazards a worker accounts at a time (and sends back in one piece)
 _WORKER = "clearfield.store.accounts_worker"
+_ASKED = {"normalised": "a first load's normalised geometries", "checked": "a first load's quality checks"}  # fmt: skip
 
 
 class _Worker:
     """One worker process (:mod:`~clearfield.store.accounts_worker`): what it is sent
-    (:meth:`send`) goes to it in order, and its answers come back one at a time."""
+    (:meth:`send`, :meth:`ask`) goes to it in order, and its answers come back one at a
+    time: those it was asked for (:meth:`take`), then its accounts (:meth:`next`)."""
 
-    def __init__(self, checking: bool = False) -> None:
+    def __init__(self) -> None:
         self.failed = False
-        self._checks_due = checking
+        self._due: deque[str] = deque()  # what it was asked for and not yet taken
         self._errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
         try:
             # the parent's import path, and not the working directory's modules (-P)
@@ -202,21 +205,30 @@ class _Worker:
         except Exception:  # (EOFError at the end) no more answers: finished, or failed
             self._answers.put(None)
 
-    def checks(self) -> dict[str, Any]:
-        """The results of the quality checks it was given, waiting for them."""
-        if not self._checks_due:
-            raise RuntimeError("no quality checks were given to this worker, or taken already")
-        self._checks_due = False
-        return self._answer("a first load's quality checks")  # type: ignore[no-any-return]
+    def ask(self, what: str) -> None:
+        """Ask it for ``what`` (``"normalised"``, ``"checked"``), answered in turn."""
+        self.send((what,))
+        self._due.append(what)
+
+    def take(self, what: str) -> Any:
+        """Its answer to :meth:`ask` ``what``, waiting for it; the answers asked for
+        before it and not taken are passed by."""
+        if what not in self._due:
+            raise RuntimeError(f"this worker was not asked for {what!r}, or it was taken already")
+        while True:
+            asked = self._due.popleft()
+            answer = self._answer(_ASKED[asked])
+            if asked == what:
+                return answer
 
     def answered(self, n: int) -> bool:
-        """Whether ``n`` answers (after any checks not yet taken) are in, or it failed."""
-        return self._answers.qsize() >= n + self._checks_due or self._proc.poll() is not None
+        """Whether ``n`` answers (after those asked for and not taken) are in, or it failed."""
+        return self._answers.qsize() >= n + len(self._due) or self._proc.poll() is not None
 
     def next(self) -> list[HazardRelease]:
         """The accounts of the next chunk, waiting for them."""
-        if self._checks_due:  # checks no one asked for come first: pass them by
-            self.checks()
+        while self._due:  # answers asked for that no one took come first: pass them by
+            self.take(self._due[-1])
         return self._answer("land release accounting")  # type: ignore[no-any-return]
 
     def _answer(self, what: str) -> Any:
@@ -358,7 +370,7 @@ class AccountsAhead:
         if not sys.executable:
             return None
         try:
-            return cls(_Worker(checking=True))
+            return cls(_Worker())
         except OSError:
             return None
 
@@ -378,8 +390,9 @@ class AccountsAhead:
         entities numbered by ``numbers`` (1, 2, ... in order), from ``work``; whether worker processes do (else the write accounts
         them itself). The parts checked before are those of these versions."""
         self.guess, self.today, self.numbers = list(versions), today, numbers
-        if self._worker is not None:
-            self._worker.send(("checked",))
+        if self._worker is not None:  # (the checks of all parts: it has them all now)
+            self._worker.ask("normalised")
+            self._worker.ask("checked")
         if work is None:
             if self._worker is not None:
                 self._worker.finish()
@@ -412,11 +425,24 @@ class AccountsAhead:
         if not self._same(versions):
             self.close()
             return None
-        accounts = self.accounting is not None
+        return self._take(worker, "checked")  # type: ignore[no-any-return]
+
+    def normalised(self) -> dict[str, list[bytes]] | None:
+        """The normalised WKB of the areas its worker checked (:meth:`check`), by record
+        type, in the order they were sent, once they are all sent (:meth:`start`); None
+        if no worker checked them (the caller normalises them itself). Taken once."""
+        worker = self._checking
+        if worker is None or worker.failed:
+            return None
+        return self._take(worker, "normalised")  # type: ignore[no-any-return]
+
+    def _take(self, worker: _Worker, what: str) -> Any:
+        """The worker's answer to ``what``; None if it failed, which the log tells (the
+        caller then does that work itself, and the write the rest)."""
         try:
-            return worker.checks()
+            return worker.take(what)
         except StoreError as exc:
-            done_here = "its checks and accounts are" if accounts else "its checks are"
+            done_here = "its checks and accounts are" if self.accounting is not None else "its checks are"  # fmt: skip
             log.warning("%s; %s computed here instead", exc, done_here)
             return None
 
