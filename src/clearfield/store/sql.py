@@ -493,9 +493,16 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
             # one writer at a time: the new rows take the next pks, given here
             first = conn.exec_driver_sql("SELECT COALESCE(MAX(pk), 0) FROM entity").scalar()
             base = conn.exec_driver_sql("SELECT COALESCE(MAX(pk), 0) FROM record_version").scalar()
-            if fits and first == 0 and all(nv.version == 1 for nv in versions):
-                # a first load, as guessed: nothing is stored, each version is its record's
-                # first, and the records' entities take the numbers the accounts gave them
+            one_each = (
+                fits
+                and first == base == 0
+                and len(ahead.numbers) == len(versions)  # type: ignore[union-attr]
+                and all(nv.version == 1 for nv in versions)
+            )
+            if one_each:
+                # a first load, as guessed: nothing is stored, and each version is the only
+                # one of its record, whose entity takes the number the accounts gave it,
+                # that of its version
                 keys_of = known = ahead.numbers  # type: ignore[union-attr]
             else:
                 keys_of, known = _new_entities(conn, versions, first)
@@ -556,6 +563,7 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                             touched,
                             hazards,
                             packed,
+                            one_each,
                         )
                         last = a + _WRITE_CHUNK >= len(versions)
                         written = base + a + _WRITE_CHUNK >= needed
@@ -589,10 +597,13 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
         touched: set[int],
         hazards: set[int],
         packed: bool,
+        one_each: bool = False,
     ) -> tuple[int, str]:
         """Queue the rows of ``versions[a:a + _WRITE_CHUNK]`` (pks from ``base + 1 + a``) and
         their audit events after ``head``; return the new head of the audit chain. Their
-        bounding boxes go to the R*Tree unless it was ``packed`` with them already."""
+        bounding boxes go to the R*Tree unless it was ``packed`` with them already.
+        ``one_each``: each version is the first and only one of a record new to an empty
+        store, whose entity takes the number of its version (a first load)."""
         chunk = versions[a : a + _WRITE_CHUNK]
         rows: list[Any] = []  # (the rows' values one after the other, as they are bound)
         audits, flags = [], []
@@ -602,7 +613,7 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
             rtype = rec.RECORD_TYPE
             kinds, parent_field, parent_type, has_org, has_district = _row_plan(type(rec))
             pk = base + 1 + a + i
-            epk = known[(rtype, rec.id)]
+            epk = pk if one_each else known[(rtype, rec.id)]
             parent_id = getattr(rec, parent_field) if parent_field else None
             parent = known.get((parent_type, parent_id)) if parent_id else None
             single = nv.version == 1
