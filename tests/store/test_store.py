@@ -286,9 +286,20 @@ def test_a_bulk_write_stores_what_a_small_one_does(tmp_path, monkeypatch, accoun
         raise AssertionError("a first load into an empty store is checked by the worker")
 
     monkeypatch.setattr(services, "_check_type", not_here)
+    import clearfield.store.sql as sql
+
+    chunks, write_chunk = [], sql.SQLStore._write_chunk
+
+    def seen(inserts, versions, a, *args):  # the versions of the chunks before, let go
+        chunks.append((versions, a, versions[:a].count(None)))
+        return write_chunk(inserts, versions, a, *args)
+
+    monkeypatch.setattr(sql.SQLStore, "_write_chunk", staticmethod(seen))
     bulk = SQLiteStore.open(f"sqlite:///{tmp_path / 'bulk.db'}")
     services.import_features(bulk, features, source="s", actor="t")
     assert workers == [1]  # the accounts came from a worker process, started ahead
+    assert len(chunks) > 3 and [gone for _, a, gone in chunks] == [a for _, a, _ in chunks]
+    assert chunks[0][0] == []  # (handed over by the import: left empty)
     codes = {c for (c,) in plain.query("SELECT code FROM quality_flag")}
     assert {"RELEASE_OUTSIDE_HAZARD", "HAZARD_OVERLAP", "DUPLICATE_GEOMETRY"} <= codes, codes
     for table, columns in _STABLE.items():

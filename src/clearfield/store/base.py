@@ -193,7 +193,12 @@ class Store(Protocol):
         remember: Sequence[RememberedAnswer] = (),
         field_returns: Sequence[FieldReturn] = (),
         ahead: Any = None,
-    ) -> None: ...
+        hand_over: bool = False,
+    ) -> None:
+        """Store the versions in one transaction. ``hand_over``: the caller has no more
+        use for ``versions``, which the write lets go as their rows are queued (the list
+        is left empty)."""
+        ...
 
     def review(
         self,

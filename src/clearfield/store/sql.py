@@ -476,6 +476,7 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
         remember: Sequence[RememberedAnswer] = (),
         field_returns: Sequence[FieldReturn] = (),
         ahead: AccountsAhead | None = None,
+        hand_over: bool = False,
     ) -> None:
         """Store new versions, their audit events and flags, and refresh affected accounts.
 
@@ -483,12 +484,19 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
         the same transaction, so a submission is either stored with its answer or not at
         all (a key answered already refuses the whole write). ``field_returns``: the
         field submissions they came from (and those that made no record), likewise.
-        ``ahead``: what :meth:`account_ahead` started for these versions.
+        ``ahead``: what :meth:`account_ahead` started for these versions. ``hand_over``:
+        the caller has no more use for ``versions``; each chunk of them is let go once
+        its rows are queued (the list is left empty), so a bulk load's records are freed
+        while the thread inserts their rows, not after.
         """
         now = _now()
+        count = len(versions)  # (``hand_over`` empties the list)
+        bulk = count >= _BULK
         fits = ahead is not None and ahead.fits(versions, now[:10])
-        with self._writing(bulk=len(versions) >= _BULK) as conn:
-            if len(versions) >= _BULK:
+        if fits and hand_over:
+            ahead.guess = []  # type: ignore[union-attr]  # (the versions it was: they go below)
+        with self._writing(bulk=bulk) as conn:
+            if bulk:
                 self._bulk_write(conn)
             # one writer at a time: the new rows take the next pks, given here
             first = conn.exec_driver_sql("SELECT COALESCE(MAX(pk), 0) FROM entity").scalar()
@@ -508,11 +516,7 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                 keys_of, known = _new_entities(conn, versions, first)
             head = newest_audit_event(conn)
             # a first load into an empty R*Tree writes it packed, every box known at once
-            packed = (
-                len(versions) >= _BULK
-                and dialect_of(conn).name == "sqlite"
-                and packable(conn, "record_bbox")
-            )
+            packed = bulk and dialect_of(conn).name == "sqlite" and packable(conn, "record_bbox")
             accounting = None
             if fits:
                 # into an empty store the write numbers all as the accounts did already
@@ -532,7 +536,7 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
             try:
                 touched: set[int] = set()
                 hazards: set[int] = set()
-                with inserting(conn, bulk=len(versions) >= _BULK) as inserts:
+                with inserting(conn, bulk=bulk) as inserts:
                     inserts.add(
                         "entity",
                         ("pk", "record_type", "record_id"),
@@ -545,7 +549,7 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                     pending = fresh is not None and accounting is not None
                     needed = max((h[1] for h in fresh.hazards), default=0) if fresh else 0
                     marks: list[int] = []
-                    for a in range(0, len(versions), _WRITE_CHUNK):
+                    for a in range(0, count, _WRITE_CHUNK):
                         # run at most two chunks ahead of the inserts: rows wait in memory
                         marks.append(inserts.added)
                         if len(marks) > 2:
@@ -565,7 +569,9 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                             packed,
                             one_each,
                         )
-                        last = a + _WRITE_CHUNK >= len(versions)
+                        if hand_over:
+                            _let_go(versions, a, a + _WRITE_CHUNK)
+                        last = a + _WRITE_CHUNK >= count
                         written = base + a + _WRITE_CHUNK >= needed
                         if pending and (last or (written and accounting.ready())):  # type: ignore[union-attr]
                             write_accounts(inserts, fresh, accounting.result())  # type: ignore[arg-type,union-attr]
@@ -580,7 +586,7 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
             finally:
                 if accounting is not None:
                     accounting.close()
-            if len(versions) >= _BULK:
+            if bulk:
                 self._bulk_written(conn)
 
     @staticmethod
@@ -784,6 +790,20 @@ _BULK = 10_000  # versions in one write from which it counts as a bulk load
 _WRITE_CHUNK = 10_000  # versions whose rows are built while the ones before them are inserted
 AUDIT_COLUMNS = (*HASHED_COLUMNS, "hash")
 _CHUNK = 5_000  # rows read at a time by ``records``
+
+
+def _let_go(versions: list[Any], a: int, b: int) -> None:
+    """Drop ``versions[a:b]`` (None in their place; the list is emptied after its last),
+    a few thousand at a time: freeing each holds the interpreter lock, which the
+    inserting thread needs now and then."""
+    for start in range(a, min(b, len(versions)), _LET_GO):
+        end = min(start + _LET_GO, b, len(versions))
+        versions[start:end] = [None] * (end - start)
+    if b >= len(versions):
+        versions.clear()
+
+
+_LET_GO = 5_000
 
 
 def _boxes(versions: list[NewVersion], first_pk: int) -> tuple[np.ndarray, np.ndarray]:
