@@ -387,8 +387,9 @@ class AccountsAhead:
         work: AccountInput | None,
     ) -> bool:
         """Account ``versions`` (a guess at what the write will be given), their records'
-        entities numbered by ``numbers`` (1, 2, ... in order), from ``work``; whether worker processes do (else the write accounts
-        them itself). The parts checked before are those of these versions."""
+        entities numbered by ``numbers`` (1, 2, ... in order), from ``work``; whether
+        worker processes do (else the write accounts them itself). The parts checked
+        before are those of these versions."""
         self.guess, self.today, self.numbers = list(versions), today, numbers
         if self._worker is not None:  # (the checks of all parts: it has them all now)
             self._worker.ask("normalised")
