@@ -8,7 +8,7 @@ below), so two writers queue instead of deadlocking. What it does is :class:`~cl
 A bulk write (a file of many thousand records) into a database no other connection
 has open is journalled with a rollback journal instead of the WAL: every new page is
 then written once, into the file, where the WAL writes it twice (into the log, then
-at the checkpoint into the file): 575 MB at 20 times the reference scenario, a commit
+at the checkpoint into the file): 555 MB at 20 times the reference scenario, a commit
 of 1 s instead of 4. A rollback journal keeps the copies of the pages the write
 changes, and the write syncs fully, so a crash or a power cut still leaves the records
 as they were. Nobody can read beside such a write: it holds the file exclusively from
