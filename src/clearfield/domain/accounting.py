@@ -45,6 +45,7 @@ __all__ = [
     "account_hazards",
     "account_in_plane",
     "counted_releases",
+    "lying_within",
     "remaining_geometry",
     "remaining_ground",
 ]
@@ -190,8 +191,7 @@ def account_in_plane(
             inside[:] = [w is True for w in within]
             todo = np.flatnonzero([w is None for w in within])
         if len(todo):
-            shapely.prepare(plane_hazards)
-            inside[todo] = shapely.covered_by(clips[todo], plane_hazards[own[todo]])
+            inside[todo] = lying_within(clips[todo], plane_hazards[own[todo]])
         out = np.nonzero(~inside)[0]
         if len(out):
             cut = shapely.intersection(clips[out], plane_hazards[own[out]])
@@ -250,6 +250,14 @@ def account_in_plane(
         acc.flagged = tuple(flagged)
         results.append(acc)
     return results
+
+
+def lying_within(plane_releases: Any, plane_hazards: Any) -> Any:
+    """Whether each release lies within its hazard (covered by it), both in the
+    equal-area plane: the one test the accounts and a first load's checks share, so
+    they decide alike."""
+    shapely.prepare(plane_hazards)
+    return shapely.covered_by(plane_releases, plane_hazards)
 
 
 def _polygonal(geom: BaseGeometry) -> BaseGeometry:

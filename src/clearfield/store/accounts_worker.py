@@ -43,6 +43,7 @@ from clearfield.domain.accounting import (
     Release,
     account_in_plane,
     counted_releases,
+    lying_within,
 )
 from clearfield.domain.enums import ActivityKind, ReviewStatus
 from clearfield.domain.geometry import to_equal_area
@@ -128,14 +129,13 @@ class FirstLoadChecks:
         self, wkbs: Sequence[bytes], plane: Any, found: Sequence[_Hazard | None]
     ) -> Any:
         """Whether each release lies within its hazard (False where that is not known),
-        decided in the plane as :func:`~clearfield.domain.accounting.account_in_plane`
-        decides it (prepared hazards), and kept for the accounts."""
+        decided by the accounts' own test
+        (:func:`~clearfield.domain.accounting.lying_within`), and kept for them."""
         inside = np.zeros(len(wkbs), dtype=bool)
         known = [k for k, h in enumerate(found) if h is not None and h.plane is not None]
         if known:
             hazards = np.asarray([found[k].plane for k in known], dtype=object)  # type: ignore[union-attr]
-            shapely.prepare(hazards)
-            inside[known] = shapely.covered_by(plane[known], hazards)
+            inside[known] = lying_within(plane[known], hazards)
             pairs = [(wkbs[k], found[k].wkb) for k in known]  # type: ignore[union-attr]
             self._within.update(zip(pairs, inside[known].tolist(), strict=True))
         return inside
