@@ -28,7 +28,6 @@ from clearfield.domain.enums import ReviewStatus
 from clearfield.domain.parse import parse_features, record_values
 from clearfield.domain.records import RECORD_TYPES, Record
 from clearfield.errors import ClearfieldError, ImportRejected, RecordError, StoreError
-from clearfield.store.accounts_worker import CheckPart
 from clearfield.store.base import (
     REVIEW_STATE,
     FieldReturn,
@@ -338,6 +337,7 @@ def _add_part(
         mine[item[1].RECORD_TYPE].append(item)
     for rtype, items in mine.items():
         part = shapely.to_wkb(np.asarray([r.geometry for _, r, _ in items], dtype=object)).tolist()
+        offset = len(by_type[rtype])  # (the part's place among the load's of its type)
         by_type[rtype] += items
         wkbs[rtype] += part
         if ahead is None:
@@ -345,15 +345,8 @@ def _add_part(
         shaped = [k for k, w in enumerate(part) if w is not None]
         if shaped:
             recs = [items[k][1] for k in shaped]
-            ahead.check(
-                CheckPart(
-                    rtype,
-                    recs[0].areal(),
-                    [part[k] for k in shaped],
-                    [r.id for r in recs],
-                    [r.hazard_id for r in recs] if rtype == "activity" else None,  # type: ignore[attr-defined]
-                )
-            )
+            shapes = [part[k] for k in shaped]
+            ahead.check(rtype, recs[0].areal(), shapes, recs, [offset + k for k in shaped])
 
 
 def _label(index: int, rec: Record) -> str:

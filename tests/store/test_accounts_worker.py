@@ -11,8 +11,15 @@ from shapely import box
 
 from clearfield.domain.geometry import to_equal_area
 from clearfield.domain.quality import outside_parent
-from clearfield.store.accounts_worker import CheckPart, FirstLoadChecks
-from clearfield.store.sql_accounts import _Worker
+from clearfield.store.accounts_worker import (
+    CheckPart,
+    FirstLoadChecks,
+    account_chunk,
+    account_rows,
+    by_hazard,
+    load_input,
+)
+from clearfield.store.sql_accounts import LoadAccounts, _Worker
 
 X, Y = 30.0, 48.0
 HAZARD = box(X, Y, X + 0.01, Y + 0.01)
@@ -92,3 +99,90 @@ def test_a_worker_answers_in_turn_and_an_answer_not_taken_is_passed_by():
             worker.take("normalised")
     finally:
         worker.close()
+
+
+def _accounted_parts() -> list[CheckPart]:
+    """A load's hazards and activities with what their accounts take from them: H2 is not
+    approved (it does not count), A3 neither; A4 has no date of its own."""
+    wkb = shapely.to_wkb(np.asarray([HAZARD, LATER], dtype=object)).tolist()
+    hazards = CheckPart("hazard", True, wkb, ["H1", "H2"], None, [0, 1], [True, False])
+    order = ["A1", "A2", "A3", "A4"]
+    geoms = shapely.to_wkb(np.asarray([RELEASES[a][0] for a in order], dtype=object)).tolist()
+    return [
+        hazards,
+        CheckPart(
+            "activity",
+            True,
+            geoms[:2],
+            order[:2],
+            ["H1", "H1"],
+            [1, 2],  # (position 0: an activity without a geometry, not sent)
+            [True, True],
+            ["clearance", "ts"],
+            ["2025-03-01", "2025-03-02"],
+            ["ORG-1", None],
+        ),
+        CheckPart(
+            "activity",
+            True,
+            geoms[2:],
+            order[2:],
+            ["H2", "H1"],
+            [3, 4],
+            [False, True],
+            ["nts", "nts"],
+            ["2025-03-03", None],
+            ["ORG-1", "ORG-2"],
+        ),
+    ]
+
+
+def test_a_first_load_s_accounting_input_is_numbered_as_the_write_numbers_it():
+    """Each record is numbered by the first number of its type plus its place among the
+    load's of its type; only counted hazards and releases are accounted, a release on a
+    hazard that does not count is left to be dropped, and an undated one ends today."""
+    parts = _accounted_parts()
+    hazards, releases = load_input(
+        {"hazard": parts[:1], "activity": parts[1:]}, {"hazard": 3, "activity": 10}, "2026-11-29"
+    )
+    assert hazards == [(3, 3, parts[0].wkbs[0])]
+    assert releases == [
+        (3, 11, "A1", "clearance", "2025-03-01", "ORG-1", parts[1].wkbs[0]),
+        (3, 12, "A2", "ts", "2025-03-02", None, parts[1].wkbs[1]),
+        (3, 14, "A4", "nts", "2026-11-29", "ORG-2", parts[2].wkbs[1]),
+    ]
+    # a release on a hazard the load does not bring, or a part without what the accounts
+    # take: no input (the write accounts for itself)
+    assert load_input({"activity": parts[1:]}, {"activity": 10}, "x") is None
+    bare = {"hazard": [CheckPart(*parts[0][:5])], "activity": parts[1:]}
+    assert load_input(bare, {"hazard": 3, "activity": 10}, "x") is None
+
+
+def test_a_worker_accounts_the_load_it_checked_and_says_so_when_it_cannot():
+    """Asked for a first load's accounts after its checks, a real worker answers the rows
+    that hold them, those of accounting the same input here; for parts sent without what
+    the accounts take, it answers none, and the write then accounts for itself."""
+    parts = _accounted_parts()
+    firsts = {"hazard": 3, "activity": 10}
+    hazards, releases = load_input(
+        {"hazard": parts[:1], "activity": parts[1:]}, firsts, "2026-11-29"
+    )
+    polygons, on = by_hazard(hazards, releases)
+    here = account_rows(hazards, releases, account_chunk(polygons, on))
+    assert [r[0] for r in here[1]] == [11, 12, 14] and here[0][0][:2] == (3, 3)
+    for complete in (True, False):
+        worker = _Worker()
+        try:
+            for part in parts if complete else [CheckPart(*p[:5]) for p in parts]:
+                worker.send(("check", *part))
+            worker.ask("normalised")
+            worker.ask("checked")
+            worker.ask("load accounts", firsts, "2026-11-29")
+            worker.finish()
+            accounts = LoadAccounts(worker)
+            if complete:
+                assert worker.take("load accounts") == here
+            else:
+                assert accounts.write(None, None) is False  # type: ignore[arg-type]
+        finally:
+            worker.close()

@@ -5,6 +5,7 @@ file meanwhile waits, then says why it could not."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -57,6 +58,40 @@ def test_a_bulk_write_alone_goes_through_a_rollback_journal(tmp_path, features, 
         store.close()
 
 
+def test_a_bulk_write_alone_checks_its_references_once_before_it_commits(
+    tmp_path, features, bulk_from_50, monkeypatch
+):
+    """Alone in the file, a bulk write checks its references once, whole, before its
+    commit instead of row by row: a row naming a record that is not there refuses the
+    whole write, which leaves nothing, and the connection checks row by row again."""
+    import clearfield.store.sql as sql
+
+    db = tmp_path / "r.db"
+    store = SQLiteStore.open(f"sqlite:///{db}")
+    services.import_features(store, [organisation("ORG-0")], source="s", actor="t")
+    before = dump(store)
+    write_chunk = sql.SQLStore._write_chunk
+
+    def dangling(inserts, *args):  # a flag on a version that no row holds
+        inserts.add("quality_flag", ("version_pk", "code", "message", "raised_at"), [(10**6, "x", "y", "z")])  # fmt: skip
+        return write_chunk(inserts, *args)
+
+    monkeypatch.setattr(sql.SQLStore, "_write_chunk", staticmethod(dangling))
+    with pytest.raises(StoreError, match=r"references: quality_flag row \d+ names a record_version row"):  # fmt: skip
+        services.import_features(store, features, source="s", actor="t")
+    assert dump(store) == before
+    monkeypatch.setattr(sql.SQLStore, "_write_chunk", staticmethod(write_chunk))
+    try:
+        with contextlib.ExitStack() as held:  # (every pooled connection: each checks again)
+            conns = [held.enter_context(store.engine.connect()) for _ in range(4)]
+            assert [c.exec_driver_sql("PRAGMA foreign_keys").scalar() for c in conns] == [1] * 4
+        services.import_features(store, features, source="s", actor="t")
+        assert store.query("PRAGMA foreign_key_check") == []
+        assert store.count("SELECT COUNT(*) FROM entity") == len(features) + 1
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize("beside", ["reader", "serving"])
 def test_a_bulk_write_keeps_the_wal_beside_readers(tmp_path, features, bulk_from_50, beside):
     """Another connection open on the file (a reader in another program), or a serving
@@ -83,11 +118,12 @@ import sys, time
 from pathlib import Path
 import orjson
 import clearfield.store.sql as sql
+import clearfield.store.sql_accounts as accounts
 from clearfield import services
 from clearfield.store.sqlite import SQLiteStore
 
 sql._BULK = 50
-written = sql.write_accounts
+written = accounts.Accounting.write
 bulk_write = SQLiteStore._bulk_write
 
 def small_cache(self, conn):  # pages spill into the file before the commit
@@ -97,11 +133,11 @@ def small_cache(self, conn):  # pages spill into the file before the commit
 SQLiteStore._bulk_write = small_cache
 
 def write_then_wait(*args, **kwargs):  # the rows are in, the commit is not
-    written(*args, **kwargs)
+    assert written(*args, **kwargs)
     Path(sys.argv[3]).write_text("writing")
     time.sleep(120)
 
-sql.write_accounts = write_then_wait
+accounts.Accounting.write = write_then_wait
 store = services.open_store(sys.argv[1], create=False)
 features = orjson.loads(Path(sys.argv[2]).read_bytes())
 services.import_features(store, features, source="s", actor="t")

@@ -270,7 +270,7 @@ def test_a_bulk_write_stores_what_a_small_one_does(tmp_path, monkeypatch, accoun
     from clearfield.store.audit_chain import verify
 
     ready = accounts == "as soon as they may"
-    monkeypatch.setattr(accounts_module.Accounting, "ready", lambda self: ready)
+    monkeypatch.setattr(accounts_module.LoadAccounts, "ready", lambda self: ready)
 
     features = generate(scale=0.05, seed=3).features
     early = [f for f in features if f["properties"]["record_type"] == "activity"][::7]
@@ -287,6 +287,11 @@ def test_a_bulk_write_stores_what_a_small_one_does(tmp_path, monkeypatch, accoun
 
     monkeypatch.setattr(services, "_check_type", not_here)
     import clearfield.store.sql as sql
+
+    def not_built_here(*args, **kwargs):  # (the parts it checked had the accounts' input)
+        raise AssertionError("a first load's accounts are the checking worker's")
+
+    monkeypatch.setattr(sql, "_fresh_accounts", not_built_here)
 
     chunks, write_chunk = [], sql.SQLStore._write_chunk
 

@@ -12,7 +12,11 @@ from stdin and answers on stdout, in order:
   record type, in the order they came (and forgets them): the import hashes each
   record's content with it, and the checks made it already (duplicate geometries);
 - ``("checked",)``: the checks are complete; answers their results by record type;
-- ``("accounts", hazards, releases)``: a chunk of accounting work; answers its accounts.
+- ``("accounts", hazards, releases)``: a chunk of accounting work; answers its accounts;
+- ``("load accounts", firsts, today)``: after ``"checked"``, the accounts of the first
+  load whose parts it checked, each record numbered ``firsts[type] + position`` (see
+  :func:`load_input`); answers the rows that hold them (or None: the write accounts
+  for itself). The import then sends nothing of its accounts' input: the parts had it.
 
 A first load's checks come first because the import needs them before it writes its
 first row, and its accounts only at the end. The geometries the checks put in the
@@ -39,6 +43,7 @@ import numpy as np
 import shapely
 
 from clearfield.domain.accounting import (
+    ACCOUNT_FIELDS,
     HazardRelease,
     Release,
     account_in_plane,
@@ -59,13 +64,19 @@ KIND_OF = {k.value: k for k in ActivityKind}
 
 
 class CheckPart(NamedTuple):
-    """A part of a first load to check: its new records of one type with a geometry."""
+    """A part of a first load to check: its new records of one type with a geometry,
+    and, for hazards and activities, what their accounts take from them (else None)."""
 
     record_type: str
     areal: bool  # whether the type's geometries are areas
     wkbs: list[bytes]
     ids: list[str]
     parent_ids: list[str] | None  # for activities, their hazards' ids
+    positions: list[int] | None = None  # each record's place among the load's of its type
+    counts: list[bool] | None = None  # whether it counts (approved)
+    kinds: list[str] | None = None  # an activity's kind (its stored value)
+    ends: list[str | None] | None = None  # an activity's date of information (ISO)
+    organisations: list[str | None] | None = None  # an activity's organisation
 
 
 class FirstLoadChecks:
@@ -85,9 +96,12 @@ class FirstLoadChecks:
         self._later: list[tuple[int, str]] = []  # (activity's position, its hazard's id)
         self._within: dict[tuple[bytes, bytes], bool] = {}
         self._normalised: dict[str, list[bytes]] = {}
+        self.parts: dict[str, list[CheckPart]] = {}  # the hazards' and activities', for accounts
 
     def add(self, part: CheckPart) -> None:
-        record_type, areal, wkbs, ids, parent_ids = part
+        record_type, areal, wkbs, ids, parent_ids = part[:5]
+        if record_type in ("hazard", "activity"):
+            self.parts.setdefault(record_type, []).append(part)
         geoms = shapely.from_wkb(wkbs)
         plane = normalised = None
         if areal:
@@ -184,6 +198,90 @@ def _or_nones(values: Any, n: int) -> list[Any]:
     return [None] * n if values is None else values.tolist()
 
 
+HazardRow = tuple[int, int, Any]
+"""A counted hazard version: (entity pk, version pk, polygon as WKB)."""
+
+ReleaseInput = tuple[int, int, str, str, str, str | None, Any]
+"""A counted release on it: (hazard pk, activity pk, activity id, kind, end date ISO,
+organisation, polygon as WKB)."""
+
+
+def load_input(
+    parts: Mapping[str, Sequence[CheckPart]], firsts: Mapping[str, int], today: str
+) -> tuple[list[HazardRow], list[ReleaseInput]] | None:
+    """The accounting input of a first load (as
+    :class:`~clearfield.store.sql_accounts.AccountInput` holds it) from the parts of it
+    checked: each record is the only version of a new entity, both numbered
+    ``firsts[type] + position``, the write's numbers for a first load into an empty store
+    (its records in order of type, each type's in the order of the file). None when a
+    part lacks what accounts need, or a release names a hazard not in the load (the
+    write then accounts for itself)."""
+    hazards: list[HazardRow] = []
+    numbers: dict[str, int] = {}  # every hazard's, counted or not
+    for part in parts.get("hazard", ()):
+        if part.positions is None or part.counts is None:
+            return None
+        first = firsts["hazard"]
+        for rid, pos, counts, wkb in zip(part.ids, part.positions, part.counts, part.wkbs, strict=True):  # fmt: skip
+            numbers[rid] = first + pos
+            if counts:
+                hazards.append((first + pos, first + pos, wkb))
+    releases: list[ReleaseInput] = []
+    for part in parts.get("activity", ()):
+        if None in (part.parent_ids, part.positions, part.counts, part.kinds, part.ends, part.organisations):  # fmt: skip
+            return None
+        first = firsts["activity"]
+        for row in zip(
+            part.parent_ids, part.ids, part.positions, part.counts, part.kinds, part.ends,  # type: ignore[arg-type]
+            part.organisations, part.wkbs, strict=True,  # type: ignore[arg-type]
+        ):  # fmt: skip
+            hazard_id, rid, pos, counts, kind, end, org, wkb = row
+            parent = numbers.get(hazard_id)
+            if parent is None:
+                return None
+            if counts:
+                releases.append((parent, first + pos, rid, kind, end or today, org, wkb))
+    hazards.sort(key=lambda h: h[0])
+    return hazards, releases
+
+
+def by_hazard(
+    hazards: Sequence[HazardRow], releases: Sequence[ReleaseInput]
+) -> tuple[list[Any], list[list[ReleaseRow]]]:
+    """The hazards' polygons and, for each, the releases on it as :func:`account_chunk`
+    takes them (a release on a hazard that does not count counts nowhere)."""
+    index = {h[0]: i for i, h in enumerate(hazards)}
+    on: list[list[ReleaseRow]] = [[] for _ in hazards]
+    for parent, _, rid, kind, end, _, wkb in releases:
+        i = index.get(parent)
+        if i is not None:
+            on[i].append((rid, kind, end, wkb))
+    return [h[2] for h in hazards], on
+
+
+def account_rows(
+    hazards: Sequence[HazardRow], releases: Sequence[ReleaseInput], results: Sequence[HazardRelease]
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The rows of ``hazard_account`` and ``release_account`` that hold the accounts
+    (``results``, one per hazard) of this input."""
+    hazard_rows = [
+        (h[0], h[1], *(getattr(r, name) for name in ACCOUNT_FIELDS))
+        for h, r in zip(hazards, results, strict=True)
+    ]
+    account = {h[0]: r for h, r in zip(hazards, results, strict=True)}
+    release_rows = []
+    for parent, epk, rid, kind, end, org, _ in releases:
+        r = account.get(parent)
+        if r is None:  # a release on a hazard that does not count (not approved): nowhere
+            continue
+        released, outside = r.first_release.get(rid, 0.0), r.outside_by_release.get(rid, 0.0)
+        release_rows.append((epk, parent, KIND_OF[kind].release.value, released, outside, end, org))
+    return hazard_rows, release_rows
+
+
+CHUNK = 5_000  # hazards accounted at a time (a worker sends each chunk back in one piece)
+
+
 def account_chunk(
     hazards: Sequence[bytes],
     releases: Sequence[Sequence[ReleaseRow]],
@@ -229,6 +327,7 @@ def main() -> None:
     first = FirstLoadChecks()
     planes: dict[bytes, Any] = {}
     within: dict[tuple[bytes, bytes], bool] = {}
+    parts: dict[str, list[CheckPart]] = {}
     while True:
         try:
             kind, *args = pickle.load(inp)
@@ -242,11 +341,35 @@ def main() -> None:
         elif kind == "checked":
             answer = first.result()
             # (what the accounts need, only)
-            planes, within, first = first.planes(), first.within(), FirstLoadChecks()
+            planes, within, parts = first.planes(), first.within(), first.parts
+            first = FirstLoadChecks()
+        elif kind == "load accounts":
+            answer = _load_accounts(parts, *args, planes, within)
+            parts = {}
         else:
             answer = account_chunk(*args, planes, within)
         pickle.dump(answer, out, protocol=pickle.HIGHEST_PROTOCOL)
         out.flush()
+
+
+def _load_accounts(
+    parts: Mapping[str, Sequence[CheckPart]],
+    firsts: Mapping[str, int],
+    today: str,
+    planes: Mapping[bytes, Any],
+    within: Mapping[tuple[bytes, bytes], bool],
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]] | None:
+    """The account rows of the first load whose parts were checked (:func:`load_input`),
+    or None."""
+    work = load_input(parts, firsts, today)
+    if work is None:
+        return None
+    hazards, releases = work
+    polygons, on = by_hazard(hazards, releases)
+    results: list[HazardRelease] = []
+    for a in range(0, len(polygons), CHUNK):
+        results += account_chunk(polygons[a : a + CHUNK], on[a : a + CHUNK], planes, within)
+    return account_rows(hazards, releases, results)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ none of them.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -52,11 +53,12 @@ from clearfield.store.base import (
 )
 from clearfield.store.dialect import dialect_of
 from clearfield.store.sql_accounts import (
+    Accounting,
     AccountInput,
     AccountsAhead,
+    LoadAccounts,
     refresh,
     start_accounts,
-    write_accounts,
 )
 from clearfield.store.sql_batches import Inserts, executemany, inserting, temp_table
 from clearfield.store.sql_field_returns import FieldReturns
@@ -462,6 +464,14 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
         for nv in versions:
             order.setdefault((nv.record.RECORD_TYPE, nv.record.id), len(order) + 1)
         today = _now()[:10]
+        blocks = _type_blocks(versions) if ahead is not None else None
+        if blocks is not None and len(order) == len(versions):
+            # one version of each record, by type: the worker that checked them accounts
+            # them from what it has, each numbered by its place
+            firsts = {rtype: first for rtype, (first, _) in blocks.items()}
+            ahead.start(versions, today, order, None, firsts)  # type: ignore[union-attr]
+            ahead.needed = sum(blocks.get("hazard", (0, 0))) - 1  # type: ignore[union-attr]
+            return ahead
         work = _fresh_accounts(versions, order, 0, today)
         mine = ahead or AccountsAhead()
         if not mine.start(versions, today, order, work) and ahead is None:
@@ -517,7 +527,9 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
             head = newest_audit_event(conn)
             # a first load into an empty R*Tree writes it packed, every box known at once
             packed = bulk and dialect_of(conn).name == "sqlite" and packable(conn, "record_bbox")
-            accounting = None
+            accounting: Accounting | LoadAccounts | None = None
+            if fits and not one_each and isinstance(ahead.accounting, LoadAccounts):  # type: ignore[union-attr]
+                fits = False  # (accounts by the numbers of a first load into an empty store)
             if fits:
                 # into an empty store the write numbers all as the accounts did already
                 alike = base == 0 and keys_of is ahead.numbers  # type: ignore[union-attr]
@@ -536,6 +548,7 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
             try:
                 touched: set[int] = set()
                 hazards: set[int] = set()
+                failed = False
                 with inserting(conn, bulk=bulk) as inserts:
                     inserts.add(
                         "entity",
@@ -548,6 +561,8 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                     # (their keys): not all at the end, for the thread to catch up with
                     pending = fresh is not None and accounting is not None
                     needed = max((h[1] for h in fresh.hazards), default=0) if fresh else 0
+                    if fits:
+                        needed = max(needed, ahead.needed)  # type: ignore[union-attr]
                     marks: list[int] = []
                     for a in range(0, count, _WRITE_CHUNK):
                         # run at most two chunks ahead of the inserts: rows wait in memory
@@ -574,7 +589,10 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                         last = a + _WRITE_CHUNK >= count
                         written = base + a + _WRITE_CHUNK >= needed
                         if pending and (last or (written and accounting.ready())):  # type: ignore[union-attr]
-                            write_accounts(inserts, fresh, accounting.result())  # type: ignore[arg-type,union-attr]
+                            if not accounting.write(inserts, fresh):  # type: ignore[arg-type,union-attr]
+                                # its worker failed (or had none): its hazards are
+                                # accounted below, here, without starting others
+                                accounting, failed = None, True
                             pending = False
                 _update_current(conn, touched)
                 remember_answers(conn, remember, if_new=False)
@@ -582,7 +600,7 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                 if accounting is None:
                     # a new version of an activity may have moved it to another hazard: the
                     # hazards of its earlier versions need their accounts redone too
-                    refresh(conn, hazards | _activity_parents(conn, touched))
+                    refresh(conn, hazards | _activity_parents(conn, touched), workers=not failed)
             finally:
                 if accounting is not None:
                     accounting.close()
@@ -963,6 +981,20 @@ def _wkb(nv: NewVersion) -> bytes | None:
     """The geometry of a new version as stored (WKB)."""
     geometry = nv.record.geometry
     return nv.wkb if nv.wkb is not None or geometry is None else shapely.to_wkb(geometry)
+
+
+def _type_blocks(versions: list[NewVersion]) -> dict[str, tuple[int, int]] | None:
+    """(number of the first, count) of each record type's versions, numbered from 1, when
+    each type's are together in one block; else None."""
+    out: dict[str, tuple[int, int]] = {}
+    first = 1
+    for rtype, block in itertools.groupby(nv.record.RECORD_TYPE for nv in versions):
+        if rtype in out:
+            return None
+        count = sum(1 for _ in block)
+        out[rtype] = (first, count)
+        first += count
+    return out
 
 
 def _fresh_accounts(

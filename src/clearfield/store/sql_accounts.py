@@ -31,7 +31,14 @@ from sqlalchemy.engine import Connection
 
 from clearfield.domain.accounting import ACCOUNT_FIELDS, HazardRelease
 from clearfield.errors import StoreError
-from clearfield.store.accounts_worker import KIND_OF, CheckPart, ReleaseRow, account_chunk
+from clearfield.store.accounts_worker import (
+    CHUNK,
+    CheckPart,
+    ReleaseRow,
+    account_chunk,
+    account_rows,
+    by_hazard,
+)
 from clearfield.store.dialect import dialect_of
 from clearfield.store.postgis_accounts import refresh_in_postgis
 from clearfield.store.sql_batches import Inserts, inserting, temp_table
@@ -41,6 +48,7 @@ __all__ = [
     "AccountInput",
     "Accounting",
     "AccountsAhead",
+    "LoadAccounts",
     "refresh",
     "start_accounts",
     "write_accounts",
@@ -58,8 +66,11 @@ class AccountInput(NamedTuple):
     releases: list[tuple[int, int, str, str, str, str | None, bytes]]
 
 
-def refresh(conn: Connection, hazard_pks: set[int], progress: Any = None) -> None:
-    """Recompute the accounts of these hazards from their counted versions and releases."""
+def refresh(
+    conn: Connection, hazard_pks: set[int], progress: Any = None, *, workers: bool = True
+) -> None:
+    """Recompute the accounts of these hazards from their counted versions and releases;
+    ``workers=False``: in this process (a worker failed already)."""
     if not hazard_pks:
         return
     temp_table(conn, "refresh", "pk INTEGER PRIMARY KEY", [(p,) for p in hazard_pks])
@@ -79,48 +90,20 @@ def refresh(conn: Connection, hazard_pks: set[int], progress: Any = None) -> Non
         "AND v.parent_pk IN (SELECT pk FROM refresh)"
     ).all()
     work = AccountInput([tuple(row) for row in hz], [tuple(row) for row in acts])  # type: ignore[misc]
-    results = start_accounts(work, progress).result()
+    results = start_accounts(work, progress, workers=workers).result()
     with inserting(conn, bulk=len(work.hazards) >= PARALLEL_FROM) as inserts:
         write_accounts(inserts, work, results)
 
 
 def write_accounts(inserts: Inserts, work: AccountInput, results: list[HazardRelease]) -> None:
     """Insert the accounts :func:`start_accounts` made of ``work`` (old ones already gone)."""
-    inserts.add(
-        "hazard_account",
-        _HAZARD_ACCOUNT,
-        [
-            (
-                h[0],
-                h[1],
-                r.hazard_m2,
-                r.cancelled_m2,
-                r.reduced_m2,
-                r.cleared_m2,
-                r.remaining_m2,
-                r.outside_m2,
-            )
-            for h, r in zip(work.hazards, results, strict=True)
-        ],
-    )
-    account = {h[0]: r for h, r in zip(work.hazards, results, strict=True)}
-    rel_rows = []
-    for parent, epk, rid, kind, end, org, _ in work.releases:
-        r = account.get(parent)
-        if r is None:  # a release on a hazard that does not count (not approved): nowhere
-            continue
-        rel_rows.append(
-            (
-                epk,
-                parent,
-                KIND_OF[kind].release.value,
-                r.first_release.get(rid, 0.0),
-                r.outside_by_release.get(rid, 0.0),
-                end,
-                org,
-            )
-        )
-    inserts.add("release_account", _RELEASE_ACCOUNT, rel_rows)
+    insert_account_rows(inserts, account_rows(work.hazards, work.releases, results))
+
+
+def insert_account_rows(inserts: Inserts, rows: tuple[list[Any], list[Any]]) -> None:
+    """Insert :func:`~clearfield.store.accounts_worker.account_rows` (old ones already gone)."""
+    inserts.add("hazard_account", _HAZARD_ACCOUNT, rows[0])
+    inserts.add("release_account", _RELEASE_ACCOUNT, rows[1])
 
 
 _HAZARD_ACCOUNT = ("entity_pk", "version_pk", *ACCOUNT_FIELDS)
@@ -136,9 +119,13 @@ _RELEASE_ACCOUNT = (
 
 
 PARALLEL_FROM = 20_000  # hazards; below this, starting worker processes costs more than it saves
-_CHUNK = 5_000  # hazards a worker accounts at a time (and sends back in one piece)
+_CHUNK = CHUNK  # hazards a worker accounts at a time (and sends back in one piece)
 _WORKER = "clearfield.store.accounts_worker"
-_ASKED = {"normalised": "a first load's normalised geometries", "checked": "a first load's quality checks"}  # fmt: skip
+_ASKED = {
+    "normalised": "a first load's normalised geometries",
+    "checked": "a first load's quality checks",
+    "load accounts": "a first load's land release accounting",
+}
 
 
 class _Worker:
@@ -205,9 +192,10 @@ class _Worker:
         except Exception:  # (EOFError at the end) no more answers: finished, or failed
             self._answers.put(None)
 
-    def ask(self, what: str) -> None:
-        """Ask it for ``what`` (``"normalised"``, ``"checked"``), answered in turn."""
-        self.send((what,))
+    def ask(self, what: str, *args: Any) -> None:
+        """Ask it for ``what`` (``"normalised"``, ``"checked"``, ``"load accounts"``),
+        answered in turn."""
+        self.send((what, *args))
         self._due.append(what)
 
     def take(self, what: str) -> Any:
@@ -272,10 +260,11 @@ class Accounting:
         progress: Any,
         alongside: bool,
         first: _Worker | None = None,
+        parallel: bool = True,
     ) -> None:
         """``first``: a worker started already (it checked a first load), to be the
         first of them, if any are started; they are then closed with the others (else
-        its owner closes it)."""
+        its owner closes it). ``parallel=False``: no workers at all."""
         self._hazards, self._releases, self._progress = hazards, releases, progress
         n = len(hazards)
         self._chunks = [(a, min(a + _CHUNK, n)) for a in range(0, n, _CHUNK)]
@@ -284,7 +273,7 @@ class Accounting:
         # alone would only add the cost of starting it
         workers = min(cores - 1 if alongside else cores, 4, len(self._chunks))
         self._workers: list[_Worker] = []
-        if n < PARALLEL_FROM or workers < (1 if alongside else 2) or not sys.executable:
+        if not parallel or n < PARALLEL_FROM or workers < (1 if alongside else 2) or not sys.executable:  # fmt: skip
             return
         try:
             for w in range(workers):  # chunk k goes to worker k % workers
@@ -336,6 +325,12 @@ class Accounting:
             self.close()
         return results
 
+    def write(self, inserts: Inserts, work: AccountInput) -> bool:
+        """Insert the accounts (:meth:`result`) of ``work``, the input they were started
+        from (numbered as the write numbers it); True."""
+        write_accounts(inserts, work, self.result())
+        return True
+
     def close(self) -> None:
         """Stop the workers: after :meth:`result`, or when the write they served failed."""
         workers, self._workers = self._workers, []
@@ -361,7 +356,8 @@ class AccountsAhead:
         self.today = ""  # the date of writing that undated releases take as their end
         self.numbers: dict[tuple[str, str], int] = {}  # entity number of (record type, id)
         self.work = AccountInput([], [])
-        self.accounting: Accounting | None = None
+        self.accounting: Accounting | LoadAccounts | None = None
+        self.needed = 0  # the version pk after which its hazards' versions are all written
 
     @classmethod
     def checking(cls) -> AccountsAhead | None:
@@ -374,10 +370,39 @@ class AccountsAhead:
         except OSError:
             return None
 
-    def check(self, part: CheckPart) -> None:
-        """Have the worker check the next part of the load."""
-        if self._worker is not None:
-            self._worker.send(("check", *part))  # (plain: the worker's module is __main__)
+    def check(
+        self,
+        record_type: str,
+        areal: bool,
+        wkbs: list[bytes],
+        records: list[Any],
+        positions: list[int],
+    ) -> None:
+        """Have the worker check the next part of the load: ``records`` of one type with a
+        geometry (``wkbs``), at these ``positions`` among the load's of their type. It
+        keeps what the accounts of hazards and activities take from them (see
+        :meth:`start`)."""
+        if self._worker is None:
+            return
+        ids = [r.id for r in records]
+        if record_type == "hazard":
+            part = CheckPart(record_type, areal, wkbs, ids, None, positions, [r.counts for r in records])  # fmt: skip
+        elif record_type == "activity":
+            part = CheckPart(
+                record_type,
+                areal,
+                wkbs,
+                ids,
+                [r.hazard_id for r in records],
+                positions,
+                [r.counts for r in records],
+                [r.kind.value for r in records],
+                [None if (d := r.info_date) is None else d.isoformat() for r in records],
+                [r.organisation for r in records],
+            )
+        else:
+            part = CheckPart(record_type, areal, wkbs, ids, None)
+        self._worker.send(("check", *part))  # (plain: the worker's module is __main__)
 
     def start(
         self,
@@ -385,15 +410,25 @@ class AccountsAhead:
         today: str,
         numbers: dict[tuple[str, str], int],
         work: AccountInput | None,
+        firsts: dict[str, int] | None = None,
     ) -> bool:
         """Account ``versions`` (a guess at what the write will be given), their records'
         entities numbered by ``numbers`` (1, 2, ... in order), from ``work``; whether
         worker processes do (else the write accounts them itself). The parts checked
-        before are those of these versions."""
+        before are those of these versions. ``firsts``: the number of each record type's
+        first version, when ``versions`` are the records of a first load in order of
+        type, each type's in the order of the parts: the worker that checked the parts
+        then accounts them itself, from what it was sent with them (``work`` is not
+        needed), for a write that numbers them so (into an empty store)."""
         self.guess, self.today, self.numbers = list(versions), today, numbers
         if self._worker is not None:  # (the checks of all parts: it has them all now)
             self._worker.ask("normalised")
             self._worker.ask("checked")
+            if firsts is not None:  # it has the accounts' input too: nothing more to send
+                self._worker.ask("load accounts", firsts, today)
+                self._worker.finish()
+                self.accounting = LoadAccounts(self._worker)
+                return True
         if work is None:
             if self._worker is not None:
                 self._worker.finish()
@@ -479,20 +514,49 @@ class AccountsAhead:
             worker.close()
 
 
+class LoadAccounts:
+    """The accounts of a first load, computed by the worker that checked its parts, from
+    what it was sent with them (:func:`~clearfield.store.accounts_worker.load_input`):
+    it answers the rows that hold them. They fit a write that numbers the records as
+    :meth:`AccountsAhead.start` was told (a first load into an empty store)."""
+
+    def __init__(self, worker: _Worker) -> None:
+        self._worker = worker  # (its owner, the AccountsAhead, closes it)
+
+    def ready(self) -> bool:
+        """Whether :meth:`write` would hardly wait."""
+        return self._worker.answered(0)
+
+    def write(self, inserts: Inserts, work: AccountInput) -> bool:
+        """Insert the accounts; False when the worker had none or failed (the log says
+        why): the caller then accounts the hazards from the rows it wrote."""
+        if self._worker.failed:  # (the log said so when it failed)
+            return False
+        try:
+            rows = self._worker.take("load accounts")
+        except StoreError as exc:
+            log.warning("%s; its accounts are computed here instead", exc)
+            return False
+        if rows is None:
+            return False
+        insert_account_rows(inserts, rows)
+        return True
+
+    def close(self) -> None:
+        """(The worker is its owner's to stop.)"""
+
+
 def start_accounts(
     work: AccountInput,
     progress: Any = None,
     *,
     alongside: bool = False,
     first: _Worker | None = None,
+    workers: bool = True,
 ) -> Accounting:
     """Start accounting ``work``'s hazards against their releases; ``alongside``: the
     caller goes on working until it asks for the result (it keeps a core); ``first``: a
-    worker started already, to take the first share."""
-    index = {h[0]: i for i, h in enumerate(work.hazards)}
-    releases: list[list[ReleaseRow]] = [[] for _ in work.hazards]
-    for parent, _, rid, kind, end, _, wkb in work.releases:
-        i = index.get(parent)
-        if i is not None:  # (a release on a hazard that does not count counts nowhere)
-            releases[i].append((rid, kind, end, wkb))
-    return Accounting([h[2] for h in work.hazards], releases, progress, alongside, first)
+    worker started already, to take the first share; ``workers=False``: none, the
+    accounts are computed in this process."""
+    hazards, releases = by_hazard(work.hazards, work.releases)
+    return Accounting(hazards, releases, progress, alongside, first, workers)
