@@ -471,14 +471,16 @@ def _resolve_versions(
         same_shape = _normalised(geoms, (normalised or {}).get(rtype))
         seen_ids: set[str] = set()
         first_of_type = len(out)
+        created = versioned = 0
         for (i, rec, note), wkb, shape in zip(items, wkbs, same_shape, strict=True):
             k += 1
+            rid = rec.id
             values = record_values(rec)
             digest = content_hash(rec, values, shape)
             info = rec.info_date
-            key = (rec.id, info)
-            corrected = (rtype, rec.id) in corrections
-            if (key in seen or (info is None and rec.id in seen_ids)) and not corrected:
+            key = (rid, info)
+            corrected = bool(corrections) and (rtype, rid) in corrections
+            if (key in seen or (info is None and rid in seen_ids)) and not corrected:
                 first, first_digest = seen.get(key, (0, ""))
                 if first_digest == digest:  # the same record sent twice: once is enough
                     report.unchanged[rtype] += 1
@@ -494,12 +496,14 @@ def _resolve_versions(
                 )
                 continue
             seen[key] = (i, digest)
-            seen_ids.add(rec.id)
-            history = stored.get(rec.id, [])
-            if info is not None:
+            seen_ids.add(rid)
+            history = stored.get(rid)
+            if history is None:
+                same_day = []
+            elif info is not None:
                 same_day = [v for v in history if v.info_date == info]
             else:
-                latest = history[-1:] if history else []
+                latest = history[-1:]
                 same_day = latest if latest and latest[0].content_hash == digest else []
             if corrected and same_day and same_day[-1].content_hash != digest:
                 same_day = []  # a correction: a new version on the same date
@@ -517,19 +521,27 @@ def _resolve_versions(
                     )
                 )
                 continue
-            version = next_version.get(rec.id, 0) + 1
-            next_version[rec.id] = version
-            (report.versioned if version > 1 else report.created)[rtype] += 1
-            report.outcomes[i] = ("new_version" if version > 1 else "created", rtype, rec.id)
+            version = next_version.get(rid, 0) + 1
+            next_version[rid] = version
+            if version > 1:
+                versioned += 1
+                report.outcomes[i] = ("new_version", rtype, rid)
+            else:
+                created += 1
+                report.outcomes[i] = ("created", rtype, rid)
             if note:
                 report.repaired.append(f"{_label(i, rec)}: {note}")
             nv = guess[k] if guess is not None else None
             if nv is None or not (nv.record is rec and nv.version == version and nv.wkb is wkb):
                 nv = NewVersion(record=rec, version=version, content_hash="", info_date=None)
             nv.content_hash, nv.info_date, nv.repair_note = digest, info or today, note
-            nv.previous, nv.wkb, nv.shape = current_props.get(rec.id), wkb, shape
+            nv.previous, nv.wkb, nv.shape = current_props.get(rid), wkb, shape
             nv.text = stored_text(values)
             out.append(nv)
+        if created:
+            report.created[rtype] += created
+        if versioned:
+            report.versioned[rtype] += versioned
         if report.versioned.get(rtype):
             _count_history(out[first_of_type:], stored, report.history)
     return out
