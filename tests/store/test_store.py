@@ -320,6 +320,43 @@ def test_a_bulk_write_stores_what_a_small_one_does(tmp_path, monkeypatch, accoun
     bulk.close()
 
 
+def test_a_later_bulk_write_audits_what_a_small_one_does(tmp_path, monkeypatch):
+    """New versions and repaired records written in bulk (their audit events taken from
+    their versions' rows by SQLite) give the events a plain write gives: the same
+    actions, properties before and after, and details with the repair, in a chain that
+    verifies."""
+    import copy
+
+    from clearfield.scenario import generate
+    from clearfield.store.audit_chain import verify
+
+    features = generate(scale=0.05, seed=3).features
+    later = []
+    for f in [f for f in features if f["properties"]["record_type"] == "hazard"][:60]:
+        f = copy.deepcopy(f)
+        f["properties"].update(recorded_on="2025-12-01", contamination=["uxo"])
+        later.append(f)
+    x, y = later[0]["geometry"]["coordinates"][0][0]
+    bowtie = [[x, y], [x + 0.001, y + 0.001], [x + 0.001, y], [x, y + 0.001], [x, y]]
+    later[1]["geometry"] = {"type": "Polygon", "coordinates": [bowtie]}
+    stores = {}
+    for way in ("plain", "bulk"):
+        if way == "bulk":
+            _bulk_everywhere(monkeypatch)
+        store = stores[way] = SQLiteStore.open(f"sqlite:///{tmp_path / f'{way}.db'}")
+        services.import_features(store, features, source="first", actor="t")
+        report = services.import_features(store, later, source="later", actor="u", repair=True)
+        assert sum(report.versioned.values()) == 60 and len(report.repaired) == 1
+    events = "SELECT pk, actor, action, record_type, record_id, version, before, after, detail FROM audit_event ORDER BY pk"  # fmt: skip
+    assert stores["bulk"].query(events) == stores["plain"].query(events)
+    details = {d for (d,) in stores["bulk"].query(f"SELECT detail FROM audit_event WHERE pk > {len(features)}")}  # fmt: skip
+    assert len(details) == 2 and "later" in details, details  # (one with the repair)
+    assert stores["bulk"].count("SELECT COUNT(*) FROM audit_event WHERE before IS NOT NULL") == 60
+    for store in stores.values():
+        assert verify(store).intact
+        store.close()
+
+
 @pytest.mark.parametrize(
     "where", ["abort in the thread", "rollback in the thread", "building rows"]
 )

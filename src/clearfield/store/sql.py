@@ -693,7 +693,19 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
             )
         chained: list[Any] = []
         head = chain_audit_events(head, audits, chained)
-        inserts.add_values("audit_event", AUDIT_COLUMNS, chained)
+        if inserts.threaded:
+            # SQLite takes each event's columns from its version's row, written just before
+            # (the properties as they are, not bound a second time): bound are the event's
+            # key, its version's key, the properties before it and its hash
+            n, width = len(audits), len(AUDIT_COLUMNS)
+            bound: list[Any] = [None] * (4 * n)
+            bound[0::4] = chained[0::width]
+            bound[1::4] = range(base + 1 + a, base + 1 + a + n)
+            bound[2::4] = chained[7::width]
+            bound[3::4] = chained[10::width]
+            inserts.add_joined(_AUDIT_FROM_VERSIONS, 4, bound, (actor, source))
+        else:
+            inserts.add_values("audit_event", AUDIT_COLUMNS, chained)
         inserts.add(
             "quality_flag", ("version_pk", "code", "message", "other_pk", "raised_at"), flags
         )
@@ -807,6 +819,19 @@ _VERSION_COLUMNS = (
 _BULK = 10_000  # versions in one write from which it counts as a bulk load
 _WRITE_CHUNK = 10_000  # versions whose rows are built while the ones before them are inserted
 AUDIT_COLUMNS = (*HASHED_COLUMNS, "hash")
+# The audit events of versions just written, as _write_chunk makes them, their columns
+# taken from the versions' rows (?1: the actor, ?2: the source; each row of the values:
+# the event's key, its version's key, the properties before, its hash)
+_AUDIT_FROM_VERSIONS = (
+    f"INSERT INTO audit_event ({', '.join(AUDIT_COLUMNS)}) "
+    "SELECT e.column1, v.stored_at, ?1, "
+    "CASE WHEN v.version = 1 THEN 'create' ELSE 'new_version' END, "
+    "r.record_type, r.record_id, v.version, e.column3, v.properties, "
+    "CASE WHEN v.repair_note IS NULL OR v.repair_note = '' THEN ?2 "
+    "ELSE ?2 || '; ' || v.repair_note END, e.column4 "
+    "FROM (VALUES {rows}) AS e "
+    "JOIN record_version v ON v.pk = e.column2 JOIN entity r ON r.pk = v.entity_pk"
+)
 _CHUNK = 5_000  # rows read at a time by ``records``
 
 

@@ -102,6 +102,31 @@ class Inserts:
             self._futures.append(self._pool.submit(self._execute, sql, params))
             self._added += 1
 
+    @property
+    def threaded(self) -> bool:
+        """Whether the rows go in on a thread of their own, many to a statement (SQLite)."""
+        return self._pool is not None
+
+    def add_joined(
+        self, template: str, width: int, values: list[Any], fixed: Sequence[Any]
+    ) -> None:
+        """Run ``template``, an INSERT whose rows come from ``VALUES {rows}`` (filled in
+        with rows of ``width`` parameters, taken from ``values`` one after the other) and
+        the tables it joins them to, once per slice of the rows, after what was added
+        before; each binds ``fixed`` first (the template's ``?1``, ``?2``, ... before
+        ``{rows}``). Only :attr:`threaded`: the rows of a bulk write that SQLite takes
+        from rows already written instead of binding them again."""
+        if self._pool is None:
+            raise RuntimeError("joined inserts are for a threaded bulk write")
+        if len(values) % width:
+            raise ValueError(f"{len(values)} values do not make rows of {width} columns")
+        step = max(1, min((self._params - len(fixed)) // width, _ROWS_PER_STATEMENT)) * width
+        for start in range(0, len(values), step):
+            params = [*fixed, *values[start : start + step]]
+            sql = _joined_rows(template, width, (len(params) - len(fixed)) // width)
+            self._futures.append(self._pool.submit(self._execute, sql, params))
+            self._added += 1
+
     def run(self, sql: str) -> None:
         """Run one statement without parameters after what was added before."""
         if self._pool is None:
@@ -152,6 +177,13 @@ def _many_rows(table: str, columns: tuple[str, ...], n: int) -> str:
     cache finds it by hash)."""
     one = f"({', '.join('?' * len(columns))})"
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * n)}"
+
+
+@lru_cache(maxsize=16)
+def _joined_rows(template: str, width: int, n: int) -> str:
+    """``template`` with ``n`` rows of ``width`` parameters in place of ``{rows}``."""
+    one = f"({', '.join('?' * width)})"
+    return template.replace("{rows}", ", ".join([one] * n))
 
 
 @contextmanager

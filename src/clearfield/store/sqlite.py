@@ -39,10 +39,6 @@ from clearfield.store.sql import MIGRATIONS, SQLStore, _alembic_config, migrate
 __all__ = ["MIGRATIONS", "SQLiteStore", "migrate", "schema_revisions"]
 
 
-def _null(_: None) -> None:
-    return None
-
-
 # Python's sqlite3 binds a str, int or float at once, but for anything else (None, bytes)
 # it first looks for an adapter: in its registry, then by asking the value and the
 # protocol (``__conform__``, ``__adapt__``: an AttributeError raised and cleared each
@@ -50,8 +46,12 @@ def _null(_: None) -> None:
 # than the binding (300 and 490 ns a value against 30 for an int), on the inserting
 # thread that holds the interpreter lock meanwhile. Registered, they are found at once
 # and bind as before: None as NULL, bytes as a BLOB (``bytes(b)`` is ``b``). This holds
-# for every SQLite connection of the process, which is what we want.
-sqlite3.register_adapter(type(None), _null)
+# for every SQLite connection of the process, which is what we want. Both adapters are
+# built-in callables (an empty mapping's ``get`` gives None for None): a function of
+# ours would run in the interpreter, which hands the lock to the thread that asked for
+# it at every call, so a statement's binding would stop for the other thread's turn
+# at each NULL.
+sqlite3.register_adapter(type(None), {}.get)
 sqlite3.register_adapter(bytes, bytes)
 
 
