@@ -10,6 +10,8 @@ A first load (new hazards, and releases only on them) is accounted from the vers
 about to be written, not from the rows, so a worker can start before the transaction
 does (:class:`AccountsAhead`); the write checks under its lock that every version is
 still the next of its record, and nothing stored can touch a new hazard's account.
+Into an empty store, the worker that checked the load part by part has the input
+already, sent with the parts, and answers the account rows (:class:`LoadAccounts`).
 """
 
 from __future__ import annotations
