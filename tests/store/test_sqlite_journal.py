@@ -77,8 +77,9 @@ def test_a_bulk_write_alone_checks_its_references_once_before_it_commits(
         return write_chunk(inserts, *args)
 
     monkeypatch.setattr(sql.SQLStore, "_write_chunk", staticmethod(dangling))
-    with pytest.raises(StoreError, match=r"references: quality_flag row \d+ names a record_version row"):  # fmt: skip
+    with pytest.raises(StoreError, match=r"references: quality_flag row \d+ names a record_version row") as exc:  # fmt: skip
         services.import_features(store, features, source="s", actor="t")
+    assert exc.value.code == "CONFLICT"
     assert dump(store) == before
     monkeypatch.setattr(sql.SQLStore, "_write_chunk", staticmethod(write_chunk))
     try:

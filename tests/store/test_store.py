@@ -18,7 +18,7 @@ from clearfield import services
 from clearfield.errors import StoreError
 from clearfield.store.base import RememberedAnswer
 from clearfield.store.sqlite import SQLiteStore
-from common import X0, Y0, activity, base_programme, dump, hazard
+from common import X0, Y0, activity, base_programme, dump, hazard, organisation
 from conftest import postgres_url
 
 
@@ -318,6 +318,41 @@ def test_a_bulk_write_stores_what_a_small_one_does(tmp_path, monkeypatch, accoun
     assert [bulk.query(f"SELECT * FROM {t} ORDER BY 1") for t in ("hazard_account", "release_account")] == accounts  # fmt: skip
     plain.close()
     bulk.close()
+
+
+def test_a_first_load_into_a_store_written_meanwhile_accounts_for_itself(tmp_path, monkeypatch):
+    """The worker that checked a first load accounts it by the numbers of an empty store.
+    Another writer's record stored between the parsing and the write takes the first
+    number: the write then accounts the load itself, and its accounts are those
+    recomputed from the rows."""
+    import clearfield.store.sql_accounts as accounts
+    from clearfield.scenario import generate
+
+    _bulk_everywhere(monkeypatch)
+    path = tmp_path / "bulk.db"
+    store = SQLiteStore.open(f"sqlite:///{path}")
+    features = generate(scale=0.05, seed=3).features
+    resolve = services._resolve_versions
+
+    def written_meanwhile(*args, **kwargs):
+        monkeypatch.setattr(services, "_resolve_versions", resolve)  # (once)
+        other = SQLiteStore.open(f"sqlite:///{path}")
+        services.import_features(other, [organisation("ORG-ELSEWHERE")], source="o", actor="o")
+        other.close()
+        return resolve(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_resolve_versions", written_meanwhile)
+    services.import_features(store, features, source="s", actor="t")
+    assert store.count("SELECT COUNT(*) FROM entity") == len(features) + 1
+    tables = ("hazard_account", "release_account")
+    made = [store.query(f"SELECT * FROM {t} ORDER BY 1") for t in tables]
+    assert len(made[0]) == 250 and len(made[1]) > 500
+    monkeypatch.setattr(accounts, "PARALLEL_FROM", 10**9)
+    store.refresh_accounts()
+    assert [store.query(f"SELECT * FROM {t} ORDER BY 1") for t in tables] == made
+    assert store.query("PRAGMA foreign_key_check") == []
+    assert _accounting_workers() == []
+    store.close()
 
 
 def test_a_later_bulk_write_audits_what_a_small_one_does(tmp_path, monkeypatch):

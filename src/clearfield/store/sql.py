@@ -590,9 +590,10 @@ class SQLStore(StatisticsQueries, UserQueries, PlanRuns, TileQueries, FieldRetur
                         written = base + a + _WRITE_CHUNK >= needed
                         if pending and (last or (written and accounting.ready())):  # type: ignore[union-attr]
                             if not accounting.write(inserts, fresh):  # type: ignore[arg-type,union-attr]
-                                # its worker failed (or had none): its hazards are
-                                # accounted below, here, without starting others
-                                accounting, failed = None, True
+                                # its worker had none, or failed: its hazards are accounted
+                                # below (in this process, if it failed)
+                                failed = isinstance(accounting, LoadAccounts) and accounting.failed
+                                accounting = None
                             pending = False
                 _update_current(conn, touched)
                 remember_answers(conn, remember, if_new=False)

@@ -540,9 +540,15 @@ class LoadAccounts:
             log.warning("%s; its accounts are computed here instead", exc)
             return False
         if rows is None:
+            log.warning("the worker had no accounts for this load; they are computed from its rows")  # fmt: skip
             return False
         insert_account_rows(inserts, rows)
         return True
+
+    @property
+    def failed(self) -> bool:
+        """Whether its worker failed (then no other is started for these accounts)."""
+        return self._worker.failed
 
     def close(self) -> None:
         """(The worker is its owner's to stop.)"""

@@ -16,9 +16,9 @@ its start (a reader let in while it only reserved the file would keep its commit
 waiting), so another Clearfield process that opens the database meanwhile waits 10 s,
 then says it is busy with a bulk import, and other programs wait as they are set to. A
 store opened ``serving`` (the API server, whose requests read while it writes) keeps
-the WAL, as does any write while another connection has the file open. Such a write
-also checks its references once, whole, before it commits (``PRAGMA
-foreign_key_check``; a broken one refuses the write) instead of row by row.
+the WAL, as does any write while another connection has the file open. A bulk write
+through the rollback journal also checks its references once, whole, before it commits
+(``PRAGMA foreign_key_check``; a broken one refuses the write) instead of row by row.
 """
 
 from __future__ import annotations
@@ -141,7 +141,10 @@ class SQLiteStore(SQLStore):
             found = "; ".join(
                 f"{t} row {r} names a {p} row that is not there" for t, r, p, _ in broken
             )
-            raise StoreError(f"the write would break the database's references: {found}")
+            raise StoreError(
+                f"the database refused the change and nothing was written (its references: {found})",
+                code="CONFLICT",
+            )
 
 
 def _leave_wal(dbapi_conn: sqlite3.Connection) -> bool:
