@@ -346,8 +346,8 @@ def main() -> None:
         elif kind == "load accounts":
             answer = _load_accounts(parts, *args, planes, within)
             parts = {}
-        else:
-            answer = account_chunk(*args, planes, within)
+        else:  # (the import sent the accounts' input: what came with the parts is not needed)
+            answer, parts = account_chunk(*args, planes, within), {}
         pickle.dump(answer, out, protocol=pickle.HIGHEST_PROTOCOL)
         out.flush()
 
