@@ -228,14 +228,23 @@ def load_input(
                 hazards.append((first + pos, first + pos, wkb))
     releases: list[ReleaseInput] = []
     for part in parts.get("activity", ()):
-        if None in (part.parent_ids, part.positions, part.counts, part.kinds, part.ends, part.organisations):  # fmt: skip
+        _, _, wkbs, ids, parent_ids, positions, counted, kinds, ends, organisations = part
+        if (
+            parent_ids is None
+            or positions is None
+            or counted is None
+            or kinds is None
+            or ends is None
+            or organisations is None
+        ):
+            return None
+        lengths = {len(ids), len(parent_ids), len(positions), len(counted), len(kinds), len(ends)}
+        if lengths != {len(organisations)}:
             return None
         first = firsts["activity"]
-        for row in zip(
-            part.parent_ids, part.ids, part.positions, part.counts, part.kinds, part.ends,  # type: ignore[arg-type]
-            part.organisations, part.wkbs, strict=True,  # type: ignore[arg-type]
-        ):  # fmt: skip
-            hazard_id, rid, pos, counts, kind, end, org, wkb = row
+        for k, rid in enumerate(ids):
+            hazard_id, pos, counts, kind, end = parent_ids[k], positions[k], counted[k], kinds[k], ends[k]  # fmt: skip
+            org, wkb = organisations[k], wkbs[k]
             parent = numbers.get(hazard_id)
             if parent is None:
                 return None
@@ -344,7 +353,8 @@ def main() -> None:
             planes, within, parts = first.planes(), first.within(), first.parts
             first = FirstLoadChecks()
         elif kind == "load accounts":
-            answer = _load_accounts(parts, *args, planes, within)
+            firsts, today = args
+            answer = _load_accounts(parts, firsts, today, planes, within)
             parts = {}
         else:  # (the import sent the accounts' input: what came with the parts is not needed)
             answer, parts = account_chunk(*args, planes, within), {}

@@ -51,7 +51,7 @@ __all__ = ["MIGRATIONS", "SQLiteStore", "migrate", "schema_revisions"]
 # ours would run in the interpreter, which hands the lock to the thread that asked for
 # it at every call, so a statement's binding would stop for the other thread's turn
 # at each NULL.
-sqlite3.register_adapter(type(None), {}.get)
+sqlite3.register_adapter(type(None), {}.get)  # type: ignore[arg-type]  # (gives None)
 sqlite3.register_adapter(bytes, bytes)
 
 
@@ -106,7 +106,7 @@ class SQLiteStore(SQLStore):
         self.engine.dispose()
 
     def _prepare_write(self, conn: Connection, bulk: bool) -> None:
-        dbapi_conn = conn.connection.driver_connection
+        dbapi_conn: Any = conn.connection.driver_connection
         journal = bulk and not self.serving and _leave_wal(dbapi_conn)
         conn.info["rollback_journal"] = journal
         conn.info["begin"] = "BEGIN EXCLUSIVE" if journal else "BEGIN IMMEDIATE"  # see _on_begin
@@ -120,7 +120,7 @@ class SQLiteStore(SQLStore):
     def _write_ended(self, conn: Connection) -> None:
         conn.info.pop("begin", None)
         if conn.info.pop("rollback_journal", False):
-            dbapi_conn = conn.connection.driver_connection
+            dbapi_conn: Any = conn.connection.driver_connection
             if dbapi_conn.in_transaction:  # a commit that failed leaves it open
                 with contextlib.suppress(sqlite3.Error):
                     dbapi_conn.execute("ROLLBACK")
