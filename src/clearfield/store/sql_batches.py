@@ -88,19 +88,13 @@ class Inserts:
         (``len(columns)`` each): a bulk write builds them so, and each statement binds a
         slice of it, where rows of tuples would first be joined into one sequence again."""
         width = len(columns)
-        if len(values) % width:
-            raise ValueError(f"{len(values)} values do not make rows of {width} columns")
+        _check_width(values, width)
         if not values:
             return
         if self._pool is None:
             self.add(table, columns, [tuple(values[i : i + width]) for i in range(0, len(values), width)])  # fmt: skip
             return
-        step = max(1, min(self._params // width, _ROWS_PER_STATEMENT)) * width
-        for start in range(0, len(values), step):
-            params = values[start : start + step]
-            sql = _many_rows(table, tuple(columns), len(params) // width)
-            self._futures.append(self._pool.submit(self._execute, sql, params))
-            self._added += 1
+        self._queue(_values_template(table, tuple(columns)), width, values, ())
 
     @property
     def threaded(self) -> bool:
@@ -118,13 +112,19 @@ class Inserts:
         from rows already written instead of binding them again."""
         if self._pool is None:
             raise RuntimeError("joined inserts are for a threaded bulk write")
-        if len(values) % width:
-            raise ValueError(f"{len(values)} values do not make rows of {width} columns")
+        _check_width(values, width)
+        self._queue(template, width, values, fixed)
+
+    def _queue(self, template: str, width: int, values: list[Any], fixed: Sequence[Any]) -> None:
+        """Queue ``template`` (see :func:`_many_rows`) for the rows of ``values``, as many
+        to a statement as SQLite's limit of parameters and ``_ROWS_PER_STATEMENT`` let,
+        each statement binding ``fixed`` and then a slice of ``values``."""
         step = max(1, min((self._params - len(fixed)) // width, _ROWS_PER_STATEMENT)) * width
         for start in range(0, len(values), step):
-            params = [*fixed, *values[start : start + step]]
-            sql = _joined_rows(template, width, (len(params) - len(fixed)) // width)
-            self._futures.append(self._pool.submit(self._execute, sql, params))
+            rows = values[start : start + step]
+            params = [*fixed, *rows] if fixed else rows
+            sql = _many_rows(template, width, len(rows) // width)
+            self._futures.append(self._pool.submit(self._execute, sql, params))  # type: ignore[union-attr]
             self._added += 1
 
     def run(self, sql: str) -> None:
@@ -171,17 +171,20 @@ class Inserts:
 _ROWS_PER_STATEMENT = 10_000
 
 
+def _check_width(values: list[Any], width: int) -> None:
+    if len(values) % width:
+        raise ValueError(f"{len(values)} values do not make rows of {width} columns")
+
+
 @lru_cache(maxsize=64)
-def _many_rows(table: str, columns: tuple[str, ...], n: int) -> str:
-    """One INSERT of ``n`` rows (the same text object each time: the driver's statement
-    cache finds it by hash)."""
-    one = f"({', '.join('?' * len(columns))})"
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * n)}"
+def _values_template(table: str, columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {{rows}}"
 
 
-@lru_cache(maxsize=16)
-def _joined_rows(template: str, width: int, n: int) -> str:
-    """``template`` with ``n`` rows of ``width`` parameters in place of ``{rows}``."""
+@lru_cache(maxsize=64)
+def _many_rows(template: str, width: int, n: int) -> str:
+    """``template`` with ``n`` rows of ``width`` parameters in place of ``{rows}`` (the
+    same text object each time: the driver's statement cache finds it by hash)."""
     one = f"({', '.join('?' * width)})"
     return template.replace("{rows}", ", ".join([one] * n))
 
